@@ -1,0 +1,262 @@
+"""The flask-smorest Api, shared schemas, and pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+import marshmallow as ma
+import pycountry
+import sqlalchemy as sa
+from flask_smorest import Api
+from marshmallow import fields, validate
+from sqlalchemy.orm import Session
+
+from ledger.errors import ValidationFailed
+from ledger.money import Money, MoneyError, is_currency, minor_units, parse_rate
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem, as every error of this API is answered."""
+
+    type = fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String(metadata={"description": "Stable machine-readable code"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "For validation errors: each field and its messages"},
+    )
+    request_id = fields.String()
+
+
+class LedgerApi(Api):  # type: ignore[misc]
+    ERROR_SCHEMA = ProblemSchema
+
+
+def make_api(app: Any) -> LedgerApi:
+    """The Api for ``app``: one per application, so tests can build many apps."""
+    return LedgerApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "System of record for a pooled reconstruction fund: pledges, "
+                "contributions, committee approvals, disbursements, restricted-party "
+                "refusals and an audit trail that proves them. Authenticate with "
+                "`Authorization: Bearer <token>`. Errors are application/problem+json "
+                "(RFC 9457) with a stable `code`."
+            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+
+
+# ---------------------------------------------------------------- field types
+
+
+class Currency(fields.String):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(
+            validate=validate.Length(equal=3),
+            metadata={"description": "ISO 4217 code", "example": "USD"},
+            **kw,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        code: str = super()._deserialize(value, attr, data, **kw)
+        if not is_currency(code):
+            raise ma.ValidationError(f"'{code}' is not an ISO 4217 currency with a minor unit.")
+        return code
+
+
+class Amount(fields.String):
+    """A decimal string; its decimals are checked against the currency by the schema."""
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("metadata", {"description": "Decimal string", "example": "1250000.00"})
+        super().__init__(
+            validate=validate.Regexp(
+                r"^\d{1,15}(\.\d+)?$", error='Write a positive decimal string, e.g. "1250.00".'
+            ),
+            **kw,
+        )
+
+
+class RateField(fields.String):
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault(
+            "metadata",
+            {"description": "Units of the fund's base currency per unit of this currency"},
+        )
+        super().__init__(**kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kw)
+        try:
+            return parse_rate(text)
+        except MoneyError as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
+        return None if value is None else format(value, "f")
+
+
+class Country(fields.String):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(metadata={"description": "ISO 3166-1 alpha-2", "example": "EG"}, **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        code: str = super()._deserialize(value, attr, data, **kw)
+        if len(code) != 2 or not code.isupper() or pycountry.countries.get(alpha_2=code) is None:
+            raise ma.ValidationError(f"'{code}' is not an ISO 3166-1 alpha-2 country code.")
+        return code
+
+
+def Text(max_length: int, *, required: bool = True, **kw: Any) -> fields.String:
+    """A trimmed, non-blank string of bounded length."""
+    return fields.String(
+        required=required,
+        validate=[
+            validate.Length(min=1, max=max_length),
+            validate.Regexp(r"\S", error="Must not be blank."),
+        ],
+        **kw,
+    )
+
+
+def money_out(minor: int, currency: str) -> str:
+    return str(Money(minor, currency))
+
+
+def parse_money(data: dict[str, Any], amount_key: str = "amount") -> Money:
+    """Read ``data[amount_key]`` in ``data['currency']``, naming the field on error."""
+    try:
+        money = Money.parse(data[amount_key], data["currency"])
+    except MoneyError as exc:
+        raise ValidationFailed(amount_key, str(exc)) from None
+    return money
+
+
+class MoneySchemaMixin:
+    """Checks, at validation time, that an amount has no more decimals than its currency."""
+
+    @ma.validates_schema
+    def _check_amount_decimals(self, data: dict[str, Any], **kw: Any) -> None:
+        amount, currency = data.get("amount"), data.get("currency")
+        if amount is None or currency is None or not is_currency(currency):
+            return
+        try:
+            money = Money.parse(amount, currency)
+        except MoneyError as exc:
+            raise ma.ValidationError(str(exc), field_name="amount") from None
+        if money.minor <= 0:
+            raise ma.ValidationError("Must be greater than zero.", field_name="amount")
+        if money.minor >= 10 ** (15 + minor_units(currency)):
+            raise ma.ValidationError("Too large.", field_name="amount")
+
+
+# ---------------------------------------------------------------- pagination
+
+
+class PageArgs(ma.Schema):
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "Items per page (at most 500)"},
+    )
+    cursor = fields.String(metadata={"description": "The next_cursor of the previous page"})
+
+
+class AsOfArgs(ma.Schema):
+    as_of = fields.Date(
+        load_default=None,
+        metadata={"description": "Count only what has a value date on or before this date"},
+    )
+
+
+_page_schemas: dict[str, type[ma.Schema]] = {}
+
+
+def page_of(item: type[ma.Schema]) -> type[ma.Schema]:
+    """A ``{items: [...], next_cursor}`` schema for ``item``, named after it."""
+    name = item.__name__.removesuffix("Schema") + "PageSchema"
+    if name not in _page_schemas:
+        _page_schemas[name] = type(
+            name,
+            (ma.Schema,),
+            {
+                "items": fields.List(fields.Nested(item)),
+                "next_cursor": fields.String(
+                    allow_none=True,
+                    metadata={"description": "Pass as cursor for the next page; null at the end"},
+                ),
+            },
+        )
+    return _page_schemas[name]
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        kind, _, value = text.partition(":")
+        if kind != "id":
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed("cursor", "Not a cursor this API gave out.") from None
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def paginate(
+    session: Session, stmt: sa.Select[Any], id_column: Any, args: dict[str, Any]
+) -> dict[str, Any]:
+    """One page of ``stmt`` in ascending id order, with a cursor for the next."""
+    limit = args.get("limit") or 50
+    if args.get("cursor"):
+        stmt = stmt.where(id_column > _decode_cursor(args["cursor"]))
+    rows = list(session.scalars(stmt.order_by(id_column).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": rows,
+        "next_cursor": _encode_cursor(rows[-1].id) if more and rows else None,
+    }
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class MinorAmount(fields.String):
+    """Dumps an integer of minor units as a decimal string in the object's currency."""
+
+    def __init__(self, currency_attr: str = "currency", **kw: Any) -> None:
+        self.currency_attr = currency_attr
+        kw.setdefault("dump_only", True)
+        kw.setdefault("metadata", {"description": "Decimal string", "example": "1250000.00"})
+        super().__init__(**kw)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
+        if value is None:
+            return None
+        currency = (
+            obj.get(self.currency_attr)
+            if isinstance(obj, dict)
+            else getattr(obj, self.currency_attr)
+        )
+        return money_out(int(value), str(currency))
+
+
+class BaseAmount(MinorAmount):
+    """An amount in the fund's base currency (the object carries ``base_currency``)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(currency_attr="base_currency", **kw)

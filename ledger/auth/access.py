@@ -1,0 +1,61 @@
+"""Who is calling, and what their roles let them do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from ledger.auth.models import User
+from ledger.auth.tokens import authenticate
+from ledger.db import db
+from ledger.errors import Forbidden, Unauthenticated
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_user() -> None:
+    """Before each request: resolve ``Authorization: Bearer <token>`` into ``g.user``."""
+    g.user = None
+    header = request.headers.get("Authorization")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must read 'Bearer <token>'.")
+    user = authenticate(db.session, token.strip())
+    if user is None:
+        raise Unauthenticated("The token is unknown, expired or revoked.")
+    g.user = user
+    db.session.info["actor_id"] = user.id
+
+
+def current_user() -> User:
+    user: User | None = getattr(g, "user", None)
+    if user is None:
+        raise Unauthenticated("This operation needs 'Authorization: Bearer <token>'.")
+    return user
+
+
+def requires(*roles: str, read: bool = False) -> Callable[[F], F]:
+    """Let the view run only for a user holding one of ``roles``.
+
+    ``read=True`` marks a read that auditors may also make (they read everything)."""
+    allowed = set(roles) | ({"auditor", "admin"} if read else set())
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if not user.has_role(*allowed):
+                raise Forbidden(
+                    f"This operation needs one of the roles: {', '.join(sorted(allowed))}."
+                )
+            return view(*args, **kwargs)
+
+        wrapper._roles = sorted(allowed)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

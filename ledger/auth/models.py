@@ -1,0 +1,57 @@
+"""Users, their roles, and their API tokens (stored hashed, shown once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.db import Base, BigId, Timestamp, intpk, utcnow
+
+ROLES = ("admin", "clerk", "committee_member", "treasurer", "compliance", "auditor")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    institution: Mapped[str | None] = mapped_column(sa.String(100))
+    is_chair: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="UserRole.role"
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return [r.role for r in self.role_rows]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r.role in roles for r in self.role_rows)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    # sha256 of the token: tokens carry 256 random bits, so a fast hash is enough
+    # and lets every request look its token up by an index.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,138 @@
+"""Operations commands, stable for scripts: ``flask --app wsgi db|users|tokens|demo|audit``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ledger.auth.models import ROLES, ApiToken, User
+from ledger.db import db, sqlite_begin
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+users_cli = AppGroup("users", help="Users and their tokens.")
+tokens_cli = AppGroup("tokens", help="API tokens.")
+demo_cli = AppGroup("demo", help="Demo data from the 2021 Gaza scenario.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the latest)."""
+    from ledger.migrations import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations differ."""
+    from ledger.migrations import check
+
+    check(current_app.config["DATABASE_URL"])
+    click.echo("models and migrations agree")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--institution", default=None, help="The member's institution (committee).")
+@click.option("--chair", is_flag=True, help="The committee's chair.")
+def users_create(name: str, roles: tuple[str, ...], institution: str | None, chair: bool) -> None:
+    """Create a user; the new token is printed alone on the last line."""
+    from ledger.auth.services import create_token, create_user
+
+    if "committee_member" in roles and not institution:
+        raise click.UsageError("a committee_member needs --institution")
+    with db.transaction() as session:
+        user = create_user(
+            session, None, name=name, roles=list(roles), institution=institution, is_chair=chair
+        )
+        token, _row = create_token(
+            session, None, user, lifetime_days=current_app.config["TOKEN_LIFETIME_DAYS"]
+        )
+        click.echo(f"created user {user.id} {user.name} roles={','.join(user.roles)}")
+    click.echo(token)
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    with db.transaction() as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            extra = f" institution={user.institution}" if user.institution else ""
+            chair = " chair" if user.is_chair else ""
+            click.echo(f"{user.id}\t{user.name}\t{','.join(user.roles)}{extra}{chair}")
+
+
+@tokens_cli.command("issue")
+@click.argument("name")
+def tokens_issue(name: str) -> None:
+    """Issue a new token for user NAME; printed alone on the last line."""
+    from ledger.auth.services import create_token
+
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise click.UsageError(f"no user named {name!r}")
+        token, _row = create_token(
+            session, None, user, lifetime_days=current_app.config["TOKEN_LIFETIME_DAYS"]
+        )
+    click.echo(token)
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke token TOKEN_ID at once."""
+    from ledger.audit.services import record, snapshot
+    from ledger.db import utcnow
+
+    with db.transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise click.UsageError(f"no token {token_id}")
+        if token.revoked_at is None:
+            before = snapshot(token)
+            token.revoked_at = utcnow()
+            record(session, None, "token.revoked", token, before=before)
+    click.echo(f"token {token_id} revoked")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Only into a database with no fund yet.")
+def demo_load(if_empty: bool) -> None:
+    """Load the 2021 Gaza demo fund and print the demo users' tokens."""
+    from ledger.demo import DEMO_TOKENS, load_demo
+
+    with db.transaction() as session:
+        loaded = load_demo(session, current_app.extensions["ledger.quorum_policy"], if_empty)
+    click.echo("demo data loaded" if loaded else "demo data already present")
+    click.echo("demo users and their tokens (for the README's examples):")
+    for name, (token, roles) in DEMO_TOKENS.items():
+        click.echo(f"  {name:<22} {roles:<34} {token}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Verify the audit chain; exit 1 and name the first broken event if it is broken."""
+    from ledger.audit.services import verify_chain
+
+    sqlite_begin.set("BEGIN")
+    with db.transaction() as session:
+        report = verify_chain(session)
+    click.echo(json.dumps(asdict(report), indent=2))
+    if not report.valid:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, users_cli, tokens_cli, demo_cli, audit_cli):
+        app.cli.add_command(group)

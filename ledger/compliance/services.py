@@ -1,0 +1,137 @@
+"""Restrictions, the payment check, and the record of refused attempts.
+
+``assert_payable`` is the one gate every payment path goes through, at the moment
+of payment, not only at approval (SPEC §3.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.audit.services import jsonable, record, snapshot
+from ledger.auth.models import User
+from ledger.compliance.models import Refusal, Restriction
+from ledger.db import get_or_404, utcnow
+from ledger.errors import AlreadyLifted, LedgerError, PayeeRestricted, SeparationOfDuties
+from ledger.payees.models import Payee, RelatedParty
+
+
+def restrict_payee(
+    session: Session,
+    actor: User,
+    *,
+    payee_id: int,
+    reason: str,
+    source: str = "manual",
+    evidence: dict[str, Any] | None = None,
+) -> Restriction:
+    """Block every payment to the payee, and to payees it stands behind, from now on."""
+    payee = get_or_404(session, Payee, payee_id)
+    restriction = Restriction(
+        payee_id=payee.id, reason=reason, source=source, evidence=evidence, set_by=actor.id
+    )
+    session.add(restriction)
+    record(session, actor, "restriction.set", restriction)
+    return restriction
+
+
+def lift_restriction(
+    session: Session, actor: User, *, restriction_id: int, reason: str
+) -> Restriction:
+    """Lift a restriction: a second compliance officer, with a reason (four eyes)."""
+    restriction = session.scalars(
+        select(Restriction).where(Restriction.id == restriction_id).with_for_update()
+    ).first()
+    if restriction is None:
+        get_or_404(session, Restriction, restriction_id)
+        raise AssertionError  # pragma: no cover - get_or_404 raised
+    if restriction.lifted_at is not None:
+        raise AlreadyLifted(f"Restriction {restriction.id} was lifted already.")
+    if restriction.set_by == actor.id:
+        raise SeparationOfDuties(
+            "Whoever set a restriction cannot lift it: a second compliance officer must.",
+            payee_id=restriction.payee_id,
+        )
+    before = snapshot(restriction)
+    restriction.lifted_by = actor.id
+    restriction.lifted_at = utcnow()
+    restriction.lift_reason = reason
+    record(session, actor, "restriction.lifted", restriction, before=before)
+    return restriction
+
+
+def active_restrictions(session: Session, payee_ids: list[int]) -> list[Restriction]:
+    if not payee_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Restriction)
+            .where(Restriction.payee_id.in_(payee_ids), Restriction.lifted_at.is_(None))
+            .order_by(Restriction.id)
+        )
+    )
+
+
+def payment_blocks(session: Session, payee: Payee) -> list[dict[str, Any]]:
+    """Everything that stops a payment to ``payee`` now: its own restrictions, and
+    restrictions on payees that stand behind it as related parties."""
+    parties = list(session.scalars(select(RelatedParty).where(RelatedParty.payee_id == payee.id)))
+    linked = {p.linked_payee_id: p for p in parties if p.linked_payee_id is not None}
+    blocks: list[dict[str, Any]] = []
+    for r in active_restrictions(session, [payee.id, *linked]):
+        block = {
+            "reason": "restricted" if r.payee_id == payee.id else "related_party_restricted",
+            "restriction_id": r.id,
+            "restricted_payee_id": r.payee_id,
+            "restriction_reason": r.reason,
+            "source": r.source,
+            "set_at": jsonable(r.set_at),
+        }
+        if r.payee_id != payee.id:
+            party = linked[r.payee_id]
+            block["related_party"] = {"id": party.id, "name": party.name, "role": party.role}
+        blocks.append(block)
+    return blocks
+
+
+def assert_payable(
+    session: Session, payee: Payee, *, action: str, spending_request_id: int | None = None
+) -> dict[str, Any]:
+    """Refuse with ``payee_restricted`` if anything blocks paying ``payee``.
+
+    Returns the screening state that let the payment through, for the record."""
+    blocks = payment_blocks(session, payee)
+    if blocks:
+        reasons = "; ".join(
+            f"restriction {b['restriction_id']}"
+            + (f" on related party {b['related_party']['name']}" if "related_party" in b else "")
+            for b in blocks
+        )
+        raise PayeeRestricted(
+            f"Payee {payee.id} ({payee.name}) cannot be paid or approved for payment: {reasons}.",
+            evidence={"action": action, "blocks": blocks},
+            payee_id=payee.id,
+            spending_request_id=spending_request_id,
+        )
+    return {"checked_at": jsonable(utcnow()), "state": "clear", "restrictions": []}
+
+
+def record_refusal(session: Session, actor: User | None, error: LedgerError) -> Refusal:
+    """Keep a refused attempt with its evidence (called after the attempt rolled back)."""
+    action = f"{request.method} {request.path}" if has_request_context() else "cli"
+    refusal = Refusal(
+        actor_id=actor.id if actor else None,
+        action=action,
+        code=error.code,
+        detail=error.detail[:2000],
+        payee_id=error.extra.get("payee_id"),
+        spending_request_id=error.extra.get("spending_request_id"),
+        evidence=jsonable(error.evidence),
+        request_id=session.info.get("request_id"),
+    )
+    session.add(refusal)
+    record(session, actor, "attempt.refused", refusal)
+    return refusal

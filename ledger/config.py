@@ -1,0 +1,51 @@
+"""Settings: defaults here, then a TOML file in ``config/``, then ``LEDGER_*`` variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+
+class Defaults:
+    DATABASE_URL: str | None = None  # the SQLite file under instance/ unless set
+    QUORUM_POLICY_FILE = "quorum.toml"
+    REQUEST_EXPIRY_DAYS = 30
+    DEFAULT_PAGE_SIZE = 50
+    MAX_PAGE_SIZE = 500
+    TOKEN_LIFETIME_DAYS = 365
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Reconstruction-aid ledger"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    JSON_SORT_KEYS = False
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object(Defaults)
+    config_file = Path(os.environ.get("LEDGER_CONFIG_FILE", CONFIG_DIR / "ledger.toml"))
+    if config_file.exists():
+        app.config.from_file(str(config_file), load=tomllib.load, text=False)
+    app.config["CONFIG_DIR"] = str(config_file.parent)
+    app.config.from_prefixed_env("LEDGER")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'ledger.sqlite3'}"
+    policy = Path(app.config["QUORUM_POLICY_FILE"])
+    if not policy.is_absolute():
+        policy = Path(app.config["CONFIG_DIR"]) / policy
+    app.config["QUORUM_POLICY_FILE"] = str(policy)

@@ -1,0 +1,192 @@
+"""The database: declarative base, column types, engine and one session per request.
+
+The session's lifecycle is kept outside the functions that work on data: services
+receive a ``Session``, add and flush; only the request boundary (``Database``'s
+``commit_or_rollback`` around each view) or a CLI command commits.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: ledger timestamps are always UTC-aware")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        moment: dt.datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A Decimal kept as its exact text: exchange rates must survive every backend
+    unchanged (SQLite has no exact decimal type; a rate is never summed in SQL)."""
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        return None if value is None else format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# Reusable column types. Money is an integer count of the currency's minor unit.
+intpk = Annotated[int, mapped_column(BigId, primary_key=True, autoincrement=True)]
+MinorUnits = Annotated[int, mapped_column(sa.BigInteger)]
+CurrencyCode = Annotated[str, mapped_column(sa.String(3))]
+Rate = Annotated[Decimal, mapped_column(ExactDecimal)]
+Timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime)]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+        str: sa.String(),
+        dt.datetime: UTCDateTime(),
+        dt.date: sa.Date(),
+        Decimal: ExactDecimal(),
+    }
+
+
+T = TypeVar("T")
+
+
+def get_or_404(session: Session, model: type[T], id_: int) -> T:
+    """The row of ``model`` with this id, or a 404 naming what was not found."""
+    from ledger.errors import NotFound
+
+    obj = session.get(model, id_)
+    if obj is None:
+        label = str(getattr(model, "__tablename__", model.__name__)).removesuffix("s")
+        raise NotFound(f"No {label.replace('_', ' ')} with id {id_}.")
+    return obj
+
+
+# SQLite has one writer at a time. A deferred transaction that reads, then writes,
+# can fail to upgrade its lock; so writes begin IMMEDIATE (take the write lock
+# before reading), and only reads begin deferred. The request boundary says which.
+sqlite_begin: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "sqlite_begin", default="BEGIN IMMEDIATE"
+)
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    url_obj = sa.make_url(url)
+    if url_obj.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url_obj, connect_args={"timeout": 30}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event, not the driver, start transactions.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql(sqlite_begin.get())
+
+        return engine
+    if url_obj.get_backend_name() == "postgresql" and url_obj.drivername == "postgresql":
+        url_obj = url_obj.set(drivername="postgresql+psycopg")
+    return sa.create_engine(url_obj, pool_pre_ping=True, **kw)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@dataclass
+class DatabaseState:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+class Database:
+    """Engine and per-request session, as a Flask extension. The engine belongs to
+    the application (``app.extensions``), so several apps can live in one process."""
+
+    def init_app(self, app: Flask) -> DatabaseState:
+        engine = make_engine(app.config["DATABASE_URL"])
+        state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
+        app.extensions["ledger.db"] = state
+        app.teardown_appcontext(self._close)
+        return state
+
+    @property
+    def state(self) -> DatabaseState:
+        state: DatabaseState = current_app.extensions["ledger.db"]
+        return state
+
+    @property
+    def engine(self) -> Engine:
+        return self.state.engine
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = self.state.sessionmaker()
+        session: Session = g.db_session
+        return session
+
+    def _close(self, _exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work outside a request (CLI, background job): commit or roll back."""
+        with self.state.sessionmaker() as session, session.begin():
+            yield session
+
+
+db = Database()

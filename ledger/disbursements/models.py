@@ -1,0 +1,47 @@
+"""Money paid out against an approved spending request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.db import Base, BigId, CurrencyCode, MinorUnits, Timestamp, intpk, utcnow
+from ledger.money import Money
+
+if TYPE_CHECKING:
+    from ledger.funding.models import Fund
+
+
+class Disbursement(Base):
+    __tablename__ = "disbursements"
+
+    id: Mapped[intpk]
+    spending_request_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("spending_requests.id"), index=True
+    )
+    fund_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("funds.id"), index=True)
+    payee_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("payees.id"), index=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    fx_rate: Mapped[Decimal | None]
+    base_amount_minor: Mapped[MinorUnits]
+    reference: Mapped[str] = mapped_column(sa.String(100))
+    paid_on: Mapped[dt.date]
+    # The payee's screening state when the payment was let through (for the payee ledger).
+    screening: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    fund: Mapped[Fund] = relationship(lazy="joined")
+
+    @property
+    def base_currency(self) -> str:
+        return self.fund.base_currency
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)

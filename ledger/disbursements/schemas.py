@@ -1,0 +1,47 @@
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ledger.api import (
+    Amount,
+    BaseAmount,
+    Currency,
+    MinorAmount,
+    MoneySchemaMixin,
+    PageArgs,
+    RateField,
+    Text,
+)
+
+
+class DisbursementCreateSchema(MoneySchemaMixin, ma.Schema):
+    spending_request_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    amount = Amount(required=True)
+    currency = Currency(required=True)
+    reference = Text(100)
+    fx_rate = RateField(load_default=None)
+    paid_on = fields.Date(load_default=None, metadata={"description": "Value date; today"})
+
+
+class DisbursementSchema(ma.Schema):
+    id = fields.Integer()
+    spending_request_id = fields.Integer()
+    fund_id = fields.Integer()
+    payee_id = fields.Integer()
+    amount = MinorAmount(attribute="amount_minor")
+    currency = fields.String()
+    fx_rate = RateField(allow_none=True)
+    base_currency = fields.String()
+    base_amount = BaseAmount(attribute="base_amount_minor")
+    reference = fields.String()
+    paid_on = fields.Date()
+    screening = fields.Dict()
+    created_by = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class DisbursementListArgs(PageArgs):
+    fund_id = fields.Integer()
+    spending_request_id = fields.Integer()
+    payee_id = fields.Integer()
+    paid_from = fields.Date()
+    paid_to = fields.Date()

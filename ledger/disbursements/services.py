@@ -1,0 +1,134 @@
+"""Paying out against an approved request: bounded by the approval under any
+concurrency, and refused at the moment of payment for a restricted payee."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.audit.services import record, snapshot
+from ledger.auth.models import User
+from ledger.committee.models import SpendingRequest, Vote
+from ledger.committee.services import lock_request, request_dimensions
+from ledger.compliance.services import assert_payable
+from ledger.db import get_or_404
+from ledger.disbursements.models import Disbursement
+from ledger.errors import ExceedsApproval, NotApproved, SeparationOfDuties, ValidationFailed
+from ledger.funding.models import Fund
+from ledger.funding.services import to_base
+from ledger.journal.models import JournalLine
+from ledger.journal.services import (
+    CASH,
+    COMMITMENT_RESERVE,
+    COMMITMENTS,
+    DISBURSEMENTS,
+    Line,
+    post_entry,
+)
+from ledger.money import Money
+from ledger.payees.models import Payee
+
+
+def _commitment_base_released(session: Session, request: SpendingRequest) -> int:
+    released = session.scalar(
+        select(func.coalesce(func.sum(JournalLine.base_amount_minor), 0)).where(
+            JournalLine.spending_request_id == request.id,
+            JournalLine.account == COMMITMENTS,
+            JournalLine.amount_minor < 0,
+        )
+    )
+    return -int(released or 0)
+
+
+def disburse(
+    session: Session,
+    actor: User,
+    *,
+    spending_request_id: int,
+    amount: Money,
+    reference: str,
+    paid_on: dt.date,
+    fx_rate: Decimal | None = None,
+) -> Disbursement:
+    """Pay ``amount`` against an approved request.
+
+    The request's row is locked before its remaining amount is read, so that
+    concurrent disbursements are serialised and never exceed the approval. The
+    payee is checked again now: a restriction set after approval still refuses."""
+    request = lock_request(session, spending_request_id)
+    if request.status != "approved":
+        raise NotApproved(
+            f"Spending request {request.id} is {request.status}; only approved requests are paid.",
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
+    if amount.currency != request.currency:
+        raise ValidationFailed(
+            "currency", f"The approval is in {request.currency}; disburse in it."
+        )
+    voters = select(Vote.id).where(
+        Vote.spending_request_id == request.id, Vote.member_id == actor.id
+    )
+    if session.scalar(voters) is not None:
+        raise SeparationOfDuties(
+            "Whoever voted on a spending request cannot disburse it.",
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
+    remaining = request.remaining
+    if amount.minor > remaining.minor:
+        raise ExceedsApproval(
+            f"Spending request {request.id} has {remaining} {request.currency} left to pay; "
+            f"{amount} is more.",
+            remaining=str(remaining),
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
+    payee = get_or_404(session, Payee, request.payee_id)
+    screening = assert_payable(session, payee, action="disburse", spending_request_id=request.id)
+    fund = get_or_404(session, Fund, request.fund_id)
+    base = to_base(amount, fund, fx_rate)
+    if amount.minor == remaining.minor:
+        commitment_base = request.base_amount_minor - _commitment_base_released(session, request)
+    else:
+        commitment_base = amount.convert(request.fx_rate or Decimal(1), fund.base_currency).minor
+
+    disbursement = Disbursement(
+        spending_request_id=request.id,
+        fund_id=fund.id,
+        payee_id=payee.id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        fx_rate=fx_rate if amount.currency != fund.base_currency else None,
+        base_amount_minor=base.minor,
+        reference=reference,
+        paid_on=paid_on,
+        screening=screening,
+        created_by=actor.id,
+    )
+    session.add(disbursement)
+    session.flush()
+    dims = request_dimensions(request)
+    post_entry(
+        session,
+        fund_id=fund.id,
+        kind="disbursement",
+        value_date=paid_on,
+        memo=f"Disbursement {disbursement.id} to {payee.name} ({reference})",
+        source=("disbursement", disbursement.id),
+        lines=[
+            Line(DISBURSEMENTS, amount.currency, amount.minor, base.minor, dims),
+            Line(CASH, amount.currency, -amount.minor, -base.minor, dims),
+            Line(COMMITMENT_RESERVE, amount.currency, amount.minor, commitment_base, dims),
+            Line(COMMITMENTS, amount.currency, -amount.minor, -commitment_base, dims),
+        ],
+        actor=actor,
+    )
+    before = snapshot(request)
+    request.disbursed_minor += amount.minor
+    record(session, actor, "disbursement.made", disbursement)
+    record(session, actor, "spending_request.disbursed", request, before=before)
+    return disbursement

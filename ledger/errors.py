@@ -1,0 +1,149 @@
+"""Domain errors, each with its stable problem code and HTTP status (SPEC §5).
+
+Services raise these; one handler (``ledger.problems``) turns them, and every
+other error, into ``application/problem+json``. A class with ``refusal = True`` is
+a refused attempt that compliance must be able to see later: the handler records
+it (who, what, when, why, evidence) after rolling the request's work back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Request refused"
+    refusal: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        evidence: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.evidence = evidence or {}
+        self.extra = extra
+
+
+class ValidationFailed(LedgerError):
+    code = "validation_error"
+    status = 422
+    title = "The request is not valid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors={field: [message]})
+
+
+class Unauthenticated(LedgerError):
+    code = "unauthenticated"
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(LedgerError):
+    code = "forbidden"
+    status = 403
+    title = "Not allowed for your role"
+
+
+class SeparationOfDuties(LedgerError):
+    code = "separation_of_duties"
+    status = 403
+    title = "Separation of duties"
+    refusal = True
+
+
+class NotFound(LedgerError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(LedgerError):
+    code = "conflict"
+    status = 409
+    title = "Conflict with the current state"
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+    status = 409
+    title = "Not enough uncommitted cash"
+    refusal = True
+
+
+class ExceedsApproval(LedgerError):
+    code = "exceeds_approval"
+    status = 409
+    title = "More than the approval has left"
+    refusal = True
+
+
+class ExceedsPledge(LedgerError):
+    code = "exceeds_pledge"
+    status = 409
+    title = "More than the pledge has outstanding"
+
+
+class NotApproved(LedgerError):
+    code = "not_approved"
+    status = 409
+    title = "The request is not approved"
+    refusal = True
+
+
+class NotPending(LedgerError):
+    code = "not_pending"
+    status = 409
+    title = "The request is already decided"
+
+
+class AlreadyVoted(LedgerError):
+    code = "already_voted"
+    status = 409
+    title = "Already voted"
+
+
+class PayeeRestricted(LedgerError):
+    code = "payee_restricted"
+    status = 409
+    title = "The payee is restricted"
+    refusal = True
+
+
+class EarmarkViolation(LedgerError):
+    code = "earmark_violation"
+    status = 409
+    title = "Outside the money's earmark"
+    refusal = True
+
+
+class AlreadyLifted(LedgerError):
+    code = "already_lifted"
+    status = 409
+    title = "The restriction is already lifted"
+
+
+class IdempotencyKeyMissing(LedgerError):
+    code = "idempotency_key_required"
+    status = 400
+    title = "Idempotency-Key header required"
+
+
+class IdempotencyKeyReused(LedgerError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency-Key reused with a different request"
+
+
+class RequestInProgress(LedgerError):
+    code = "request_in_progress"
+    status = 409
+    title = "A request with this Idempotency-Key is still in progress"

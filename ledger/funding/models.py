@@ -1,0 +1,123 @@
+"""Funds, donors, pledges and the money received against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.db import Base, BigId, CurrencyCode, MinorUnits, Rate, Timestamp, intpk, utcnow
+from ledger.money import Money
+
+DONOR_KINDS = ("government", "multilateral", "ngo", "private")
+
+
+class Fund(Base):
+    __tablename__ = "funds"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    base_currency: Mapped[CurrencyCode]
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Donor(Base):
+    __tablename__ = "donors"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    country: Mapped[str] = mapped_column(sa.String(2))
+    iati_ref: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Pledge(Base):
+    __tablename__ = "pledges"
+
+    id: Mapped[intpk]
+    fund_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("funds.id"), index=True)
+    donor_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("donors.id"), index=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    # Units of the fund's base currency per unit of ``currency``; None when equal.
+    fx_rate: Mapped[Rate | None]
+    base_amount_minor: Mapped[MinorUnits]
+    pledged_on: Mapped[dt.date]
+    earmark_sector: Mapped[str | None] = mapped_column(sa.String(40))
+    earmark_location: Mapped[str | None] = mapped_column(sa.String(100))
+    earmark_project_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("projects.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    received_minor: Mapped[MinorUnits] = mapped_column(default=0)
+    created_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    fund: Mapped[Fund] = relationship(lazy="joined")
+    donor: Mapped[Donor] = relationship(lazy="joined")
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def received(self) -> Money:
+        return Money(self.received_minor, self.currency)
+
+    @property
+    def outstanding(self) -> Money:
+        return Money(max(self.amount_minor - self.received_minor, 0), self.currency)
+
+    @property
+    def earmark(self) -> dict[str, object] | None:
+        if not (self.earmark_sector or self.earmark_location or self.earmark_project_id):
+            return None
+        return {
+            "sector": self.earmark_sector,
+            "location": self.earmark_location,
+            "project_id": self.earmark_project_id,
+        }
+
+
+class Contribution(Base):
+    __tablename__ = "contributions"
+
+    id: Mapped[intpk]
+    pledge_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("pledges.id"), index=True)
+    fund_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("funds.id"), index=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    fx_rate: Mapped[Decimal | None]
+    base_amount_minor: Mapped[MinorUnits]
+    received_on: Mapped[dt.date]
+    reference: Mapped[str] = mapped_column(sa.String(100))
+    # The part beyond the pledge's outstanding amount, accepted only when asked for.
+    over_minor: Mapped[MinorUnits] = mapped_column(default=0)
+    created_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    pledge: Mapped[Pledge] = relationship(lazy="joined")
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class Allocation(Base):
+    """Which contribution's money backs which commitment, in base currency.
+
+    Rows are appended, never changed: a release is a negative row. The free part of
+    a contribution is its base amount less the sum of its allocations."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[intpk]
+    contribution_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("contributions.id"), index=True
+    )
+    spending_request_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("spending_requests.id"), index=True
+    )
+    base_amount_minor: Mapped[MinorUnits]
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -1,0 +1,183 @@
+"""Funds, donors, pledges and contributions."""
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ledger.api import PageArgs, page_of, paginate, parse_money
+from ledger.auth.access import current_user, requires
+from ledger.db import db, get_or_404
+from ledger.funding import services
+from ledger.funding.models import Contribution, Donor, Fund, Pledge
+from ledger.funding.schemas import (
+    ContributionCreateSchema,
+    ContributionListArgs,
+    ContributionSchema,
+    DonorCreateSchema,
+    DonorListArgs,
+    DonorSchema,
+    FundCreateSchema,
+    FundSchema,
+    PledgeCreateSchema,
+    PledgeListArgs,
+    PledgeSchema,
+)
+from ledger.idempotency.services import HEADER_DOC, idempotent
+
+blp = Blueprint("funding", __name__, description="Funds, donors, pledges and contributions")
+
+STAFF = ("admin", "clerk", "treasurer", "compliance", "committee_member")
+
+
+@blp.route("/funds")
+class Funds(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(FundSchema))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List funds."""
+        return paginate(db.session, select(Fund), Fund.id, args)
+
+    @requires("admin")
+    @blp.arguments(FundCreateSchema)
+    @blp.response(201, FundSchema)
+    def post(self, data: dict[str, Any]) -> Fund:
+        """Create a fund with its base (reporting) currency."""
+        return services.create_fund(db.session, current_user(), **data)
+
+
+@blp.route("/funds/<int:fund_id>")
+class FundById(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.response(200, FundSchema)
+    def get(self, fund_id: int) -> Fund:
+        """One fund."""
+        return get_or_404(db.session, Fund, fund_id)
+
+
+@blp.route("/donors")
+class Donors(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(DonorListArgs, location="query")
+    @blp.response(200, page_of(DonorSchema))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List donors, by kind or country."""
+        stmt = select(Donor)
+        for key in ("kind", "country"):
+            if key in args:
+                stmt = stmt.where(getattr(Donor, key) == args[key])
+        return paginate(db.session, stmt, Donor.id, args)
+
+    @requires("clerk")
+    @blp.arguments(DonorCreateSchema)
+    @blp.response(201, DonorSchema)
+    def post(self, data: dict[str, Any]) -> Donor:
+        """Register a donor."""
+        return services.create_donor(db.session, current_user(), **data)
+
+
+@blp.route("/donors/<int:donor_id>")
+class DonorById(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.response(200, DonorSchema)
+    def get(self, donor_id: int) -> Donor:
+        """One donor."""
+        return get_or_404(db.session, Donor, donor_id)
+
+
+@blp.route("/pledges")
+class Pledges(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(PledgeListArgs, location="query")
+    @blp.response(200, page_of(PledgeSchema))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List pledges, by fund, donor, currency or status."""
+        stmt = select(Pledge)
+        for key in ("fund_id", "donor_id", "currency", "status"):
+            if key in args:
+                stmt = stmt.where(getattr(Pledge, key) == args[key])
+        return paginate(db.session, stmt, Pledge.id, args)
+
+    @requires("clerk")
+    @blp.arguments(PledgeCreateSchema)
+    @blp.response(201, PledgeSchema)
+    def post(self, data: dict[str, Any]) -> Pledge:
+        """Record a donor's pledge (posts receivable against pledged contributions)."""
+        return services.create_pledge(
+            db.session,
+            current_user(),
+            fund_id=data["fund_id"],
+            donor_id=data["donor_id"],
+            amount=parse_money(data),
+            pledged_on=data["pledged_on"],
+            fx_rate=data["fx_rate"],
+            earmark=data["earmark"],
+        )
+
+
+@blp.route("/pledges/<int:pledge_id>")
+class PledgeById(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.response(200, PledgeSchema)
+    def get(self, pledge_id: int) -> Pledge:
+        """One pledge, with what has been received against it."""
+        return get_or_404(db.session, Pledge, pledge_id)
+
+
+@blp.route("/pledges/<int:pledge_id>/contributions")
+class PledgeContributions(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(ContributionSchema))
+    def get(self, args: dict[str, Any], pledge_id: int) -> dict[str, Any]:
+        """Money received against one pledge."""
+        get_or_404(db.session, Pledge, pledge_id)
+        stmt = select(Contribution).where(Contribution.pledge_id == pledge_id)
+        return paginate(db.session, stmt, Contribution.id, args)
+
+    @idempotent
+    @requires("treasurer")
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(ContributionCreateSchema)
+    @blp.response(201, ContributionSchema)
+    def post(self, data: dict[str, Any], pledge_id: int) -> Contribution:
+        """Record money received against a pledge. Needs an Idempotency-Key."""
+        return services.record_contribution(
+            db.session,
+            current_user(),
+            pledge_id=pledge_id,
+            amount=parse_money(data),
+            received_on=data["received_on"],
+            reference=data["reference"],
+            fx_rate=data["fx_rate"],
+            over_contribution=data["over_contribution"],
+        )
+
+
+@blp.route("/contributions")
+class Contributions(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(ContributionListArgs, location="query")
+    @blp.response(200, page_of(ContributionSchema))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List contributions, by fund, pledge, or value-date range."""
+        stmt = select(Contribution)
+        for key in ("fund_id", "pledge_id"):
+            if key in args:
+                stmt = stmt.where(getattr(Contribution, key) == args[key])
+        if "received_from" in args:
+            stmt = stmt.where(Contribution.received_on >= args["received_from"])
+        if "received_to" in args:
+            stmt = stmt.where(Contribution.received_on <= args["received_to"])
+        return paginate(db.session, stmt, Contribution.id, args)
+
+
+@blp.route("/contributions/<int:contribution_id>")
+class ContributionById(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.response(200, ContributionSchema)
+    def get(self, contribution_id: int) -> Contribution:
+        """One contribution."""
+        return get_or_404(db.session, Contribution, contribution_id)

@@ -1,0 +1,162 @@
+"""Posting balanced entries, and the trial balance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.auth.models import User
+from ledger.journal.models import JournalEntry, JournalLine
+
+# The chart of accounts. Debit balances are positive, credit balances negative.
+CASH = "cash"  # money in the fund's bank accounts
+PLEDGES_RECEIVABLE = "pledges_receivable"  # promised, not yet received
+CONTRIBUTIONS_PLEDGED = "contributions_pledged"  # revenue recognised at pledge
+CONTRIBUTIONS_UNPLEDGED = "contributions_unpledged"  # received beyond a pledge
+COMMITMENTS = "commitments_outstanding"  # approved, not yet paid (memorandum)
+COMMITMENT_RESERVE = "commitment_reserve"  # the other side of the memorandum
+DISBURSEMENTS = "disbursements"  # paid out
+FX_DIFFERENCES = "fx_differences"  # base-currency differences between rates
+
+ACCOUNTS = (
+    CASH,
+    PLEDGES_RECEIVABLE,
+    CONTRIBUTIONS_PLEDGED,
+    CONTRIBUTIONS_UNPLEDGED,
+    COMMITMENTS,
+    COMMITMENT_RESERVE,
+    DISBURSEMENTS,
+    FX_DIFFERENCES,
+)
+
+
+class UnbalancedEntry(AssertionError):
+    """A programming error: an entry whose debits and credits differ."""
+
+
+@dataclass(frozen=True)
+class Line:
+    account: str
+    currency: str
+    amount_minor: int
+    base_amount_minor: int
+    dimensions: dict[str, Any] | None = None
+
+
+def post_entry(
+    session: Session,
+    *,
+    fund_id: int,
+    kind: str,
+    value_date: dt.date,
+    memo: str,
+    source: tuple[str, int],
+    lines: list[Line],
+    actor: User | None,
+    reverses_id: int | None = None,
+) -> JournalEntry:
+    """Append one entry. It must balance per currency and in base currency, or
+    nothing is written."""
+    per_currency: dict[str, int] = defaultdict(int)
+    base_total = 0
+    for line in lines:
+        if line.account not in ACCOUNTS:
+            raise UnbalancedEntry(f"unknown account {line.account}")
+        per_currency[line.currency] += line.amount_minor
+        base_total += line.base_amount_minor
+    if any(per_currency.values()) or base_total:
+        raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
+    entry = JournalEntry(
+        fund_id=fund_id,
+        kind=kind,
+        value_date=value_date,
+        memo=memo[:500],
+        source_type=source[0],
+        source_id=source[1],
+        reverses_id=reverses_id,
+        created_by=actor.id if actor else None,
+    )
+    session.add(entry)
+    session.flush()
+    session.add_all(
+        JournalLine(
+            entry_id=entry.id,
+            fund_id=fund_id,
+            value_date=value_date,
+            kind=kind,
+            account=line.account,
+            currency=line.currency,
+            amount_minor=line.amount_minor,
+            base_amount_minor=line.base_amount_minor,
+            **(line.dimensions or {}),
+        )
+        for line in lines
+        if line.amount_minor or line.base_amount_minor
+    )
+    session.flush()
+    return entry
+
+
+def pair(
+    debit: str,
+    credit: str,
+    currency: str,
+    amount_minor: int,
+    base_amount_minor: int,
+    dimensions: dict[str, Any] | None = None,
+) -> list[Line]:
+    """Debit one account and credit another with the same amount."""
+    return [
+        Line(debit, currency, amount_minor, base_amount_minor, dimensions),
+        Line(credit, currency, -amount_minor, -base_amount_minor, dimensions),
+    ]
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    account: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    base_debit_minor: int
+    base_credit_minor: int
+
+
+def trial_balance(session: Session, fund_id: int, as_of: dt.date | None) -> list[BalanceRow]:
+    """Debit and credit totals per account and currency, computed in the database."""
+    line = JournalLine
+    stmt = (
+        select(
+            line.account,
+            line.currency,
+            sa.func.coalesce(
+                sa.func.sum(sa.case((line.amount_minor > 0, line.amount_minor), else_=0)), 0
+            ),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((line.amount_minor < 0, -line.amount_minor), else_=0)), 0
+            ),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((line.base_amount_minor > 0, line.base_amount_minor), else_=0)),
+                0,
+            ),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((line.base_amount_minor < 0, -line.base_amount_minor), else_=0)
+                ),
+                0,
+            ),
+        )
+        .where(line.fund_id == fund_id)
+        .group_by(line.account, line.currency)
+        .order_by(line.account, line.currency)
+    )
+    if as_of is not None:
+        stmt = stmt.where(line.value_date <= as_of)
+    # SUM of a BIGINT is NUMERIC on PostgreSQL: bring it back to int, exactly.
+    return [BalanceRow(row[0], row[1], *(int(v) for v in row[2:])) for row in session.execute(stmt)]

@@ -1,0 +1,36 @@
+"""Every model, imported once so that the metadata is complete (Alembic, tests)."""
+
+from ledger.audit.models import AuditChainHead, AuditEvent
+from ledger.auth.models import ApiToken, User, UserRole
+from ledger.committee.models import SpendingRequest, Vote
+from ledger.compliance.models import Refusal, Restriction
+from ledger.disbursements.models import Disbursement
+from ledger.funding.models import Allocation, Contribution, Donor, Fund, Pledge
+from ledger.idempotency.models import IdempotencyKey
+from ledger.journal.models import JournalEntry, JournalLine
+from ledger.payees.models import Payee, RelatedParty
+from ledger.projects.models import Project
+
+__all__ = [
+    "Allocation",
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEvent",
+    "Contribution",
+    "Disbursement",
+    "Donor",
+    "Fund",
+    "IdempotencyKey",
+    "JournalEntry",
+    "JournalLine",
+    "Payee",
+    "Pledge",
+    "Project",
+    "Refusal",
+    "RelatedParty",
+    "Restriction",
+    "SpendingRequest",
+    "User",
+    "UserRole",
+    "Vote",
+]

@@ -1,0 +1,177 @@
+"""One error path: every error becomes ``application/problem+json`` (RFC 9457).
+
+Domain errors carry their stable ``code``; marshmallow's and werkzeug's errors are
+mapped here. A refused attempt (a ``LedgerError`` with ``refusal = True``) is
+recorded, with its evidence, after the refused work has been rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ledger.errors import LedgerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIME = "application/problem+json"
+TYPE_BASE = "https://ledger.example.org/problems/"
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if getattr(g, "request_id", None):
+        body["request_id"] = g.request_id
+    body.update(extra)
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIME)
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"field.sub": ["message"]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            flat.update(flatten_messages(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "body"] = list(messages)
+    elif isinstance(messages, list):
+        for i, value in enumerate(messages):
+            flat.update(flatten_messages(value, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def _validation_fields(data: dict[str, Any]) -> dict[str, list[str]]:
+    messages = data.get("messages") or data.get("errors") or {}
+    flat: dict[str, list[str]] = {}
+    # webargs groups messages by location (json, query, headers, files, ...);
+    # the location is not part of the field's name, except for headers.
+    for location, fields in messages.items():
+        if location == "headers" and isinstance(fields, dict):
+            flat.update(flatten_messages(fields, ""))
+        else:
+            flat.update(flatten_messages(fields))
+    return flat
+
+
+def handle_ledger_error(error: LedgerError) -> Response:
+    from ledger.db import db
+
+    session = db.session
+    session.rollback()
+    if error.refusal:
+        from ledger.compliance.services import record_refusal
+
+        try:
+            record_refusal(session, getattr(g, "user", None), error)
+            session.commit()
+        except Exception:  # the refusal itself must still be answered
+            session.rollback()
+            log.exception("could not record refused attempt")
+    return problem(
+        error.status, error.code, error.title, error.detail, errors=error.errors, **error.extra
+    )
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "http_error")
+    data = getattr(error, "data", None) or {}
+    errors = None
+    if status == 422 or data.get("messages"):
+        errors = _validation_fields(data)
+        status, code = 422, "validation_error"
+        fields = ", ".join(f"{k}: {'; '.join(v)}" for k, v in errors.items())
+        detail = f"Invalid input. {fields}" if fields else "Invalid input."
+        title = "The request is not valid"
+    else:
+        title = error.name
+        detail = error.description or error.name
+    response = problem(status, code, title, detail, errors=errors)
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def handle_integrity_error(error: IntegrityError) -> Response:
+    from ledger.db import db
+
+    db.session.rollback()
+    log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+    return problem(
+        409, "conflict", "Conflict with existing data", "The change conflicts with existing data."
+    )
+
+
+def handle_operational_error(error: OperationalError) -> Response:
+    from ledger.db import db
+
+    db.session.rollback()
+    log.error("database error on %s %s: %s", request.method, request.path, error.orig)
+    response = problem(
+        503,
+        "database_unavailable",
+        "Database busy or unavailable",
+        "The database could not complete the request; nothing was changed. Retry.",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    from ledger.db import db
+
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "The server failed to handle the request; nothing was changed.",
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(LedgerError, handle_ledger_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(OperationalError, handle_operational_error)
+    app.register_error_handler(Exception, handle_unexpected)
