@@ -155,7 +155,13 @@ class Database:
     the application (``app.extensions``), so several apps can live in one process."""
 
     def init_app(self, app: Flask) -> DatabaseState:
-        engine = make_engine(app.config["DATABASE_URL"])
+        pool: dict[str, Any] = {}
+        if not app.config["DATABASE_URL"].startswith("sqlite"):
+            pool = {
+                "pool_size": app.config.get("DB_POOL_SIZE", 5),
+                "max_overflow": app.config.get("DB_MAX_OVERFLOW", 10),
+            }
+        engine = make_engine(app.config["DATABASE_URL"], **pool)
         state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.extensions["ledger.db"] = state
         app.teardown_appcontext(self._close)

@@ -109,7 +109,7 @@ def _write_pending(session: Session) -> None:
     head = session.execute(
         select(AuditChainHead)
         .where(AuditChainHead.id == 1)
-        .with_for_update()
+        .with_for_update(of=AuditChainHead)
         .execution_options(populate_existing=True)
     ).scalar_one()
     seq, prev = head.seq, head.hash

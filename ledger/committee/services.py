@@ -41,7 +41,7 @@ def lock_request(session: Session, request_id: int) -> SpendingRequest:
     request = session.scalars(
         select(SpendingRequest)
         .where(SpendingRequest.id == request_id)
-        .with_for_update()
+        .with_for_update(of=SpendingRequest)
         .execution_options(populate_existing=True)
     ).first()
     if request is None:
@@ -53,7 +53,7 @@ def lock_fund(session: Session, fund_id: int) -> Fund:
     return session.scalars(
         select(Fund)
         .where(Fund.id == fund_id)
-        .with_for_update()
+        .with_for_update(of=Fund)
         .execution_options(populate_existing=True)
     ).one()
 

@@ -43,7 +43,7 @@ def lift_restriction(
 ) -> Restriction:
     """Lift a restriction: a second compliance officer, with a reason (four eyes)."""
     restriction = session.scalars(
-        select(Restriction).where(Restriction.id == restriction_id).with_for_update()
+        select(Restriction).where(Restriction.id == restriction_id).with_for_update(of=Restriction)
     ).first()
     if restriction is None:
         get_or_404(session, Restriction, restriction_id)

@@ -62,6 +62,10 @@ class Pledge(Base):
         return Money(self.amount_minor, self.currency)
 
     @property
+    def base_currency(self) -> str:
+        return self.fund.base_currency
+
+    @property
     def received(self) -> Money:
         return Money(self.received_minor, self.currency)
 
@@ -98,6 +102,14 @@ class Contribution(Base):
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     pledge: Mapped[Pledge] = relationship(lazy="joined")
+
+    @property
+    def base_currency(self) -> str:
+        return self.pledge.fund.base_currency
+
+    @property
+    def donor_id(self) -> int:
+        return self.pledge.donor_id
 
     @property
     def amount(self) -> Money:

@@ -152,7 +152,9 @@ def record_contribution(
     says so explicitly. The receivable is cleared at the pledge's rate; any
     difference with the rate of the day goes to ``fx_differences``, so that the
     entry balances in base currency and no cent disappears."""
-    pledge = session.scalars(select(Pledge).where(Pledge.id == pledge_id).with_for_update()).first()
+    pledge = session.scalars(
+        select(Pledge).where(Pledge.id == pledge_id).with_for_update(of=Pledge)
+    ).first()
     if pledge is None:
         raise NotFound(f"No pledge with id {pledge_id}.")
     if pledge.status != "active":
