@@ -154,26 +154,28 @@ def verify_chain(session: Session) -> ChainReport:
         return ChainReport(False, checked, head.seq, head.hash, ev.seq, ev.id, reason)
 
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
-    for ev in session.scalars(stmt):
-        if ev.seq != expected_seq:
-            return broken(ev, f"sequence gap: expected {expected_seq}, found {ev.seq}")
-        if ev.prev_hash != prev:
-            return broken(ev, "prev_hash does not match the previous event's hash")
-        fields = {
-            "occurred_at": ev.occurred_at,
-            "actor_id": ev.actor_id,
-            "actor_name": ev.actor_name,
-            "action": ev.action,
-            "entity_type": ev.entity_type,
-            "entity_id": ev.entity_id,
-            "request_id": ev.request_id,
-            "before": ev.before,
-            "after": ev.after,
-        }
-        if event_hash(prev, ev.seq, fields) != ev.hash:
-            return broken(ev, "content does not match its hash (edited after it was written)")
-        prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
-        session.expunge(ev)
+    # Streamed (a server-side cursor on PostgreSQL); closed even when we stop early.
+    with session.scalars(stmt) as events:
+        for ev in events:
+            if ev.seq != expected_seq:
+                return broken(ev, f"sequence gap: expected {expected_seq}, found {ev.seq}")
+            if ev.prev_hash != prev:
+                return broken(ev, "prev_hash does not match the previous event's hash")
+            fields = {
+                "occurred_at": ev.occurred_at,
+                "actor_id": ev.actor_id,
+                "actor_name": ev.actor_name,
+                "action": ev.action,
+                "entity_type": ev.entity_type,
+                "entity_id": ev.entity_id,
+                "request_id": ev.request_id,
+                "before": ev.before,
+                "after": ev.after,
+            }
+            if event_hash(prev, ev.seq, fields) != ev.hash:
+                return broken(ev, "content does not match its hash (edited after it was written)")
+            prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+            session.expunge(ev)
     if head.seq != checked or head.hash != prev:
         return ChainReport(
             False,

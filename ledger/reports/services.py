@@ -80,7 +80,7 @@ def fund_position(session: Session, fund: Fund, as_of: dt.date | None) -> dict[s
         "fund_id": fund.id,
         "fund": fund.name,
         "base_currency": fund.base_currency,
-        "as_of": as_of.isoformat() if as_of else None,
+        "as_of": as_of,
         "base": money(base_figures, fund.base_currency),
         "by_currency": [
             {"currency": c, **money(_figures(sums), c)} for c, sums in sorted(per_currency.items())

@@ -1,0 +1,118 @@
+"""Invariant 8: the audit trail is append-only and a rewrite is found and named."""
+
+import pytest
+import sqlalchemy as sa
+
+
+def owner_edit(session, sql, **params):
+    """Change a row as the database owner would, bypassing the append-only triggers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    session.execute(sa.text(sql), params)
+    session.commit()
+
+
+def test_every_write_is_audited_with_actor_and_states(ledger):
+    world = ledger.approved("1000.00")
+    ledger.disburse(world["request"]["id"], "400.00")
+    events = ledger.get("/audit-events?limit=500")["items"]
+    actions = [e["action"] for e in events]
+    for action in (
+        "fund.created",
+        "donor.created",
+        "pledge.created",
+        "contribution.recorded",
+        "project.created",
+        "payee.created",
+        "spending_request.submitted",
+        "vote.cast",
+        "spending_request.approved",
+        "disbursement.made",
+    ):
+        assert action in actions, action
+    paid = next(e for e in events if e["action"] == "spending_request.disbursed")
+    assert paid["before"]["disbursed_minor"] == 0
+    assert paid["after"]["disbursed_minor"] == 40000
+    assert paid["actor_name"] == "treasurer"
+    assert paid["request_id"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert all(b["prev_hash"] == a["hash"] for a, b in zip(events, events[1:], strict=False))
+
+
+def test_audit_events_filter_by_entity(ledger):
+    world = ledger.approved("1000.00")
+    req_id = world["request"]["id"]
+    events = ledger.get(f"/audit-events?entity_type=spending_requests&entity_id={req_id}")
+    assert {e["action"] for e in events["items"]} == {
+        "spending_request.submitted",
+        "spending_request.approved",
+    }
+
+
+def test_chain_verifies_after_activity(ledger):
+    ledger.approved("1000.00")
+    report = ledger.get("/audit-events/verify")
+    assert report["valid"] is True
+    assert report["events_checked"] == report["head_seq"] > 10
+
+
+def test_verification_finds_an_event_edited_in_the_database_and_names_it(ledger, session):
+    ledger.approved("1000.00")
+    target = ledger.get("/audit-events?action=pledge.created")["items"][0]
+    owner_edit(
+        session,
+        "UPDATE audit_events SET actor_name = 'someone else' WHERE id = :id",
+        id=target["id"],
+    )
+    report = ledger.get("/audit-events/verify")
+    assert report["valid"] is False
+    assert report["first_broken_id"] == target["id"]
+    assert report["first_broken_seq"] == target["seq"]
+    assert "hash" in report["reason"]
+
+
+def test_verification_finds_a_deleted_event(ledger, session):
+    ledger.approved("1000.00")
+    victim = ledger.get("/audit-events?action=vote.cast")["items"][0]
+    owner_edit(session, "DELETE FROM audit_events WHERE id = :id", id=victim["id"])
+    report = ledger.get("/audit-events/verify")
+    assert report["valid"] is False
+    assert report["first_broken_seq"] == victim["seq"] + 1
+    assert "gap" in report["reason"]
+
+
+def test_verification_finds_a_truncated_tail(ledger, session):
+    ledger.approved("1000.00")
+    last = ledger.get("/audit-events/verify")["head_seq"]
+    owner_edit(session, "DELETE FROM audit_events WHERE seq = :seq", seq=last)
+    report = ledger.get("/audit-events/verify")
+    assert report["valid"] is False
+    assert report["first_broken_seq"] == last
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(
+    ("table", "statement"),
+    [
+        ("audit_events", "UPDATE audit_events SET action = 'x'"),
+        ("audit_events", "DELETE FROM audit_events"),
+        ("audit_events", "TRUNCATE audit_events"),
+        ("journal_entries", "UPDATE journal_entries SET memo = 'x'"),
+        ("journal_lines", "UPDATE journal_lines SET amount_minor = amount_minor + 1"),
+        ("journal_lines", "DELETE FROM journal_lines"),
+        ("journal_lines", "TRUNCATE journal_lines CASCADE"),
+        ("votes", "UPDATE votes SET decision = 'reject'"),
+        ("votes", "DELETE FROM votes"),
+        ("refusals", "DELETE FROM refusals"),
+        ("allocations", "UPDATE allocations SET base_amount_minor = 0"),
+    ],
+)
+def test_postgresql_refuses_changes_to_append_only_tables(
+    ledger, session, backend, table, statement
+):
+    world = ledger.approved("1000.00")
+    ledger.disburse(world["request"]["id"], "1000.01", expect=409)  # leaves a refusal
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        session.execute(sa.text(statement))
+    session.rollback()
+    assert session.scalar(sa.text(f"SELECT count(*) FROM {table}")) > 0
