@@ -1,0 +1,729 @@
+"""Name matching for restricted-party screening.
+
+`score_names` scores two names in [0, 1]; ``score_names(a, b) >= threshold``
+is exactly the rule that opens a review case for a pair of names.
+`score_entry` scores a payee's names against one list entry, weighing weak
+aliases lower and using birth dates, nationalities and identifiers when both
+sides have them. `NameIndex` picks, for a query name, the few list names worth
+scoring (token, consonant-skeleton and identifier keys), so that screening a
+name does not compare it with every name of every list.
+
+How a name becomes comparable (see ``docs/screening.md`` for the figures):
+
+1. Arabic script: harakat and tatweel removed; the article ``ال`` split off;
+   ``أبو`` / ``ابن`` / ``عبد`` recognised as particles; ``ة`` dropped; each word
+   transliterated by ICU (through ``rigour.text.ascii_text``).
+2. Every other script: ``rigour.text.ascii_text`` (ICU / normality); person
+   titles (``rigour.names.remove_person_prefixes`` plus Arabic honorifics such
+   as Sheikh and Hajj) and legal forms (``rigour.names.remove_org_types`` plus
+   Co., Company, Est., Establishment) removed; hyphenated and standalone
+   articles (``al-``, ``el-``, ``ad-``, ``ash-`` …) dropped.
+3. Particles: ``abd``/``abdel``/``abdul`` + X becomes the single given name
+   ``abdX`` (Abdul Rahman = Abdelrahman = عبد الرحمن); ``abu``, ``bin``/``ibn``,
+   ``umm`` become a *prefix* of the following part, so that Abu Ali (father of
+   Ali) does not match Ali Abu Shaaban.
+4. Each part gets a folded *key* that erases what Arabic romanisation varies
+   on (o/u, e/a, i/y/ee, w/u, q/k, doubled letters, a final -h: Haniyeh =
+   Haniya = Haniyya, Zahhar = Zahar, Marzook = Marzouq) and a consonant
+   *skeleton* (Arabic writes no short vowels, so an Arabic-script name is
+   compared with a Latin one on skeletons: هنية → hn ← Haniyeh).
+5. Parts are aligned regardless of order (greedy best pairs, Jaro-Winkler
+   from rapidfuzz on keys, normalised Levenshtein on skeletons and on short
+   parts); business-activity words (Trading, Contracting, General …) weigh
+   less; a single letter matches a part with that initial.
+6. The score is the share of the shorter name's weight that found a match,
+   lightly discounted by what the longer name has left over.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Indel, JaroWinkler, Levenshtein
+from rigour.names import remove_org_types, remove_person_prefixes
+from rigour.text import ascii_text
+
+from ledger.screening.sources import ListEntry
+
+__all__ = [
+    "MATCHER_VERSION",
+    "REVIEW_THRESHOLD",
+    "WEAK_ALIAS_FACTOR",
+    "EntryMatch",
+    "NameIndex",
+    "NormalizedName",
+    "SearchHit",
+    "Token",
+    "normalize_name",
+    "score_entry",
+    "score_names",
+]
+
+#: Bump whenever a change can move any score: stored screening results say
+#: which matcher produced them, and re-screening is due when it changes.
+MATCHER_VERSION = "1.0"
+
+#: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
+#: the labelled benchmark (benchmarks/screening); config/screening.toml can
+#: override it, and every function that decides takes the threshold as a
+#: parameter.
+REVIEW_THRESHOLD = 0.80
+
+#: A weak alias (UN quality "Low", OFAC remarks a.k.a.) is a broad nickname:
+#: its name score is multiplied by this.
+WEAK_ALIAS_FACTOR = 0.85
+
+# --------------------------------------------------------------------------- words
+# Small closed word classes that no library lists for Arabic-region names.
+# rigour supplies the international legal forms and person titles.
+
+_ARTICLES = frozenset({"al", "el", "ul", "il", "l", "ud", "ad", "ed", "ar", "as", "ash", "az"})
+# The second half of a compound given name (Nasr ad-Din, Hidayat Allah) is
+# joined to the first, as the Latin spellings Nasruddin, Hidayatullah do.
+_COMPOUND_TAILS = {
+    "din": "uddin", "deen": "uddin", "dine": "uddin", "eddine": "uddin", "eddin": "uddin",
+    "uddin": "uddin", "allah": "ullah", "ullah": "ullah", "ulla": "ullah", "alla": "ullah",
+    "illah": "ullah",
+}  # fmt: skip
+_BARRIER = ","  # a comma: "ABD, Ahmad" is family name Abd, given name Ahmad
+_HYPHEN_ARTICLE = re.compile(
+    r"\b(?:al|el|ul|il|ad|ed|ar|er|as|es|ash|esh|at|et|az|ez|an|en|ath|adh|ad|aj)-(?=[a-z])"
+)
+_TITLES = frozenset(
+    {
+        "mr", "mrs", "ms", "miss", "dr", "doctor", "prof", "professor", "eng", "engineer",
+        "sheikh", "shaykh", "shaikh", "sheik", "cheikh", "haj", "hajj", "hajji", "haji",
+        "mullah", "mulla", "maulana", "mawlana", "maulvi", "mawlawi", "imam",
+    }
+)  # fmt: skip
+_STOPWORDS = frozenset({"for", "of", "the", "and", "li", "lil", "wa", "w", "de", "la", "del"})
+_LEGAL_FORMS = frozenset(
+    {
+        "co", "company", "companies", "corp", "corporation", "inc", "incorporated", "ltd",
+        "limited", "llc", "plc", "est", "establishment", "establishments", "sa", "sarl",
+        "sal", "gmbh", "ag", "fze", "fzco", "fzc", "fzllc", "jsc", "ojsc", "cjsc", "pjsc",
+        "pvt", "bv", "nv", "srl", "spa", "ltda", "cia", "wll", "lp", "llp", "ooo", "zao",
+        "oao", "pte", "sdn", "bhd", "cv",
+    }
+)  # fmt: skip
+_GENERIC_ORG = frozenset(
+    {
+        "trading", "trade", "traders", "contracting", "contractors", "contractor",
+        "general", "group", "import", "export", "services", "service", "industries",
+        "industrial", "industry", "international", "holding", "holdings", "enterprises",
+        "enterprise", "investment", "investments", "development", "commercial",
+        "commerce", "construction", "engineering", "foundation", "association", "society",
+        "charity", "charitable", "organization", "organisation", "committee", "institute",
+        "center", "centre", "brothers", "bros", "sons", "works", "agency", "office",
+        "factory", "store", "stores", "shop", "supplies", "supply", "materials",
+        "building", "projects", "company", "exchange", "money", "transfer", "bank",
+        "network", "media", "front", "movement", "brigades", "brigade", "battalions",
+        "forces", "army", "party", "union", "fund", "relief", "aid",
+        # business activities, as Gaza firm names carry them
+        "glass", "steel", "aluminium", "aluminum", "iron", "furniture", "plastics",
+        "plastic", "paints", "paint", "fuel", "petroleum", "oil", "gas", "transport",
+        "transportation", "printing", "press", "poultry", "fishing", "fish", "agriculture",
+        "agricultural", "pharmacy", "pharmaceuticals", "pharmaceutical", "medical",
+        "medicine", "food", "foods", "water", "electric", "electrical", "electricity",
+        "electronics", "solar", "energy", "tiles", "concrete", "cement", "stone", "marble",
+        "wood", "tourism", "travel", "textiles", "textile", "clothing", "cars", "motors",
+        "shipping", "logistics", "chemicals", "chemical", "machinery", "equipment",
+        "drilling", "workshop", "cooperative", "school", "clinic", "hospital", "hotel",
+        "restaurant", "bakery", "sweets", "market", "supermarket", "trust", "consulting",
+        "technology", "systems", "communications", "telecom", "insurance", "finance",
+        "financial", "removal", "rubble", "well", "wells", "security", "products",
+        "manufacturing", "factories", "mills", "mill", "farm", "farms", "dairy",
+    }
+)  # fmt: skip
+_ABD = re.compile(r"^abd(?:[aeiou]l|ul|el|al|ol|il|ou|u)?(?=[a-z]{2,}$)")
+_ABD_WORDS = frozenset({"abd", "abdel", "abdul", "abdal", "abdil", "abdol", "abdu", "abdoul"})
+_PREFIXES = {
+    "abu": "abu", "abou": "abu", "abo": "abu", "aboo": "abu",
+    "bin": "bin", "ben": "bin", "ibn": "bin", "bint": "bin", "binti": "bin", "bn": "bin",
+    "umm": "umm", "um": "umm", "om": "umm", "oum": "umm",
+}  # fmt: skip
+
+# Arabic script.
+_ARABIC_CHAR = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_ARABIC_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640\u06d6-\u06ed]")
+_ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3\w]+")
+_ARABIC_PARTICLES = {
+    "ابو": "abu", "أبو": "abu", "ابي": "abu", "أبي": "abu", "ابن": "bin", "إبن": "bin",
+    "بن": "bin", "بنت": "bin", "ام": "umm", "أم": "umm",
+}  # fmt: skip
+_ARABIC_TAILS = {"الله": "ullah", "الدين": "uddin"}
+# Persian and Urdu letter forms that ICU's Arabic-Latin does not read.
+# (Escaped: several look like Latin letters to a reader.)
+_PERSIAN = str.maketrans(
+    {
+        "\u06cc": "\u064a",  # farsi yeh -> yeh
+        "\u06a9": "\u0643",  # keheh -> kaf
+        "\u06be": "\u0647",  # heh doachashmee -> heh
+        "\u06d5": "\u0647",  # ae -> heh
+        "\u06c0": "\u0647",  # heh with yeh above -> heh
+        "\u06d2": "\u064a",  # yeh barree -> yeh
+        "\u0649": "\u064a",  # alef maksura -> yeh
+    }
+)
+_ARABIC_DROP = frozenset(
+    {"شركة", "مؤسسة", "للمقاولات", "للتجارة", "لل", "و", "في", "من", "الشيخ", "شيخ", "الحاج"}
+)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One comparable part of a name."""
+
+    text: str  # ASCII form of the part (without its particle)
+    key: str  # folded form: romanisation variants erased
+    skeleton: str  # consonants of the key, for comparing across scripts
+    prefix: str = ""  # "abu", "bin" or "umm" when the part follows one
+    weight: float = 1.0
+    initial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedName:
+    """A name as the matcher sees it."""
+
+    original: str
+    tokens: tuple[Token, ...]
+    arabic: bool  # written in Arabic script: compare on skeletons
+    joined: str  # keys joined, in order: catches split / merged parts
+    joined_skeleton: str
+    weight: float  # sum of the parts' weights
+
+
+_FOLD_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"ck|q|c(?=[aou])", "k"),
+        (r"ph", "f"),
+        (r"ou|oo|o|u|w", "u"),
+        (r"ee|ie|ei|ey|y|i", "i"),
+        (r"e", "a"),
+        (r"(.)\1+", r"\1"),
+        (r"(?<=[aiu])h$", ""),
+    )
+)
+
+
+def _fold(word: str) -> str:
+    """Erase the spelling choices of Arabic romanisation (see module doc)."""
+    if word.isdigit():
+        return word
+    for pattern, repl in _FOLD_STEPS:
+        word = pattern.sub(repl, word)
+    return word
+
+
+_SKELETON_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        # gh is ghayn or (Maghreb) qaf; dh is dhal, often written z.
+        (r"gh", "k"),
+        (r"dj|g", "j"),
+        (r"dh", "z"),
+        (r"th", "s"),  # tha: Uthman / Osman
+        (r"[aiu]", ""),
+        (r"(.)\1+", r"\1"),
+        # A final h is the romanised ta marbuta / -ah as often as a letter.
+        (r"(?<=.)h$", ""),
+    )
+)
+
+
+def _skeleton(key: str) -> str:
+    for pattern, repl in _SKELETON_STEPS:
+        key = pattern.sub(repl, key)
+    return key
+
+
+def _arabic_words(text: str) -> list[str]:
+    """Arabic-script text → romanised words: particles marked, abd + X and
+    X + Allah / ad-Din joined."""
+    text = _ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text)).translate(_PERSIAN)
+    words: list[str] = []
+    abd = False
+    for word in _ARABIC_WORD.findall(text):
+        if word in _ARABIC_DROP:
+            continue
+        if word in _ARABIC_PARTICLES:
+            words.append(_ARABIC_PARTICLES[word])
+            continue
+        if word in _ARABIC_TAILS and words and not abd:
+            words[-1] += _ARABIC_TAILS[word]
+            continue
+        if word.startswith(("ابو", "أبو")) and len(word) > 5:
+            words.append("abu")
+            word = word[3:]
+        if word.startswith("عبد"):
+            word = word[3:]
+            abd = True
+            if not word:
+                continue
+        if word.startswith("ال") and len(word) > 3:
+            word = word[2:]
+        elif word.startswith(("وال", "بال")) and len(word) > 4:
+            word = word[3:]
+        if word.endswith("ة"):  # ta marbuta: a vowel in romanisation
+            word = word[:-1]
+        latin = re.sub(r"[^a-z0-9]", "", ascii_text(word).lower())
+        if abd:
+            latin, abd = "abd" + latin, False
+        if latin:
+            words.append(latin)
+    return words
+
+
+def _latin_words(text: str) -> list[str]:
+    # Apostrophes, ayn and hamza marks: Sa'id = Said.
+    text = re.sub("['`\u00b4\u2019\u2018\u02bf\u02be]", "", text)
+    text = remove_person_prefixes(remove_org_types(text))
+    text = ascii_text(text).lower()
+    text = _HYPHEN_ARTICLE.sub(" ", text)
+    return re.findall(r"[a-z0-9]+|,", text)
+
+
+def _tokens(words: list[str], *, arabic: bool) -> tuple[Token, ...]:
+    # Merge abd + X and X + ad-Din / Allah; drop articles, titles, stopwords and
+    # legal forms (unless that would leave nothing: "CO" alone is still a name).
+    meaningful = [w for w in words if w != _BARRIER]
+    keep_all = len(meaningful) <= 1
+    cleaned: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == _BARRIER:
+            cleaned.append(word)
+            continue
+        if not keep_all and (
+            word in _ARTICLES or word in _TITLES or word in _STOPWORDS or word in _LEGAL_FORMS
+        ):
+            continue
+        if not arabic:
+            if word in _ABD_WORDS:
+                while i < len(words) and words[i] in _ARTICLES:
+                    i += 1
+                if i < len(words) and words[i] != _BARRIER:
+                    word = "abd" + words[i]
+                    i += 1
+            word = _ABD.sub("abd", word)
+            tail = _COMPOUND_TAILS.get(word)
+            if tail and cleaned and cleaned[-1] != _BARRIER and cleaned[-1] not in _PREFIXES:
+                cleaned[-1] += tail
+                continue
+        cleaned.append(word)
+    cleaned = [w for w in cleaned if w != _BARRIER]
+    tokens: list[Token] = []
+    prefix = ""
+    for n, word in enumerate(cleaned):
+        particle = _PREFIXES.get(word)
+        if particle and n + 1 < len(cleaned):
+            prefix = particle
+            continue
+        if word.startswith("abu") and len(word) >= 6 and not prefix:
+            prefix, word = "abu", word[3:]
+        key = _fold(word)
+        weight = 1.0
+        if word in _GENERIC_ORG:
+            weight = 0.35
+        elif particle:  # a lone particle at the end ("Abu")
+            weight = 0.5
+        initial = len(word) == 1 and word.isalpha()
+        if initial:
+            weight = 0.5
+        tokens.append(Token(word, key, _skeleton(key), prefix, weight, initial))
+        prefix = ""
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=262_144)
+def normalize_name(name: str) -> NormalizedName:
+    """Analyse a name once; cached because list names are scored over and over."""
+    text = unicodedata.normalize("NFKC", name).strip()
+    arabic = bool(_ARABIC_CHAR.search(text))
+    words = _arabic_words(text) if arabic else _latin_words(text)
+    tokens = _tokens(words, arabic=arabic)
+    joined = "".join(t.prefix + t.key for t in tokens)
+    return NormalizedName(
+        original=name,
+        tokens=tokens,
+        arabic=arabic,
+        joined=joined,
+        joined_skeleton=_skeleton(joined),
+        weight=sum(t.weight for t in tokens),
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
+    if a.initial or b.initial:
+        if a.initial and b.initial:
+            return 1.0 if a.text == b.text else 0.0
+        return 0.85 if a.text[0] == b.text[0] else 0.0
+    if a.key == b.key:
+        sim = 1.0
+    elif on_skeleton:
+        if not (a.skeleton and b.skeleton):
+            return 0.0
+        sim = Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
+    else:
+        if min(len(a.key), len(b.key)) <= 3:
+            # Jaro-Winkler is too generous on short parts (Ali / Ala).
+            sim = Indel.normalized_similarity(a.key, b.key)
+        else:
+            sim = JaroWinkler.normalized_similarity(a.key, b.key)
+        if a.skeleton != b.skeleton:
+            # Romanisations of one name differ in vowels; a different
+            # consonant is a different name (Mohammed / Mohannad).
+            sim *= 0.5 + 0.5 * Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
+    if a.prefix != b.prefix:
+        # Abu Ali (father of Ali) is not Ali; Abu Marzook is still Marzook.
+        sim *= 0.8
+    return sim
+
+
+def _credit(sim: float) -> float:
+    """How much of a part a similarity earns: full above 0.85, nothing below
+    0.7, a ramp between (continuous, so scores do not jump)."""
+    if sim >= 0.85:
+        return sim
+    if sim <= 0.7:
+        return 0.0
+    return (sim - 0.7) / 0.15 * 0.85
+
+
+def _align(a: NormalizedName, b: NormalizedName) -> float:
+    on_skeleton = a.arabic != b.arabic or (a.arabic and b.arabic)
+    pairs: list[tuple[float, int, int]] = []
+    for i, ta in enumerate(a.tokens):
+        for j, tb in enumerate(b.tokens):
+            sim = _part_similarity(ta, tb, on_skeleton)
+            if sim > 0.7:
+                pairs.append((sim, i, j))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    got_a = got_b = 0.0
+    for sim, i, j in pairs:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        credit = _credit(sim)
+        got_a += a.tokens[i].weight * credit
+        got_b += b.tokens[j].weight * credit
+    cov_a, cov_b = got_a / a.weight, got_b / b.weight
+    if math.isclose(a.weight, b.weight):
+        short, long_ = min(cov_a, cov_b), max(cov_a, cov_b)
+    elif a.weight < b.weight:
+        short, long_ = cov_a, cov_b
+    else:
+        short, long_ = cov_b, cov_a
+    # A short name wholly inside a longer one is a hit when it says enough
+    # (HANIYA, Ismail inside a four-part payee name); a single word inside a
+    # long name (YOUSEF, NOOR) is not.
+    base = 0.5 + 0.3 * min(1.0, max(0.0, min(a.weight, b.weight) - 1.0))
+    return short * (base + (1.0 - base) * long_)
+
+
+def _score(a: NormalizedName, b: NormalizedName) -> float:
+    if not a.tokens or not b.tokens:
+        return 0.0
+    if a.joined == b.joined:
+        return 1.0
+    score = _align(a, b)
+    if len(a.tokens) != len(b.tokens):
+        # Parts split or merged differently (Xi Jinping / Xi Jin Ping).
+        if a.arabic or b.arabic:
+            joined = Indel.normalized_similarity(a.joined_skeleton, b.joined_skeleton)
+        else:
+            joined = Indel.normalized_similarity(a.joined, b.joined)
+        score = max(score, 0.95 * joined**2)
+    return score
+
+
+def score_names(a: str, b: str) -> float:
+    """Score how likely two names name the same party, in [0, 1].
+
+    Pure, deterministic and symmetric (``score_names(a, b) == score_names(b, a)``).
+    Handles Arabic script against its romanisations (هنية / Haniyeh / Haniya /
+    Haniyya), articles and particles (al-, el-, abu, bin, ibn, abd), any order
+    of the name parts, punctuation and case, legal-form words (Co., Ltd,
+    Company for Contracting, Est.) and initials. ``score_names(a, b) >=
+    review threshold`` is the rule that opens a review case.
+    """
+    na, nb = normalize_name(a), normalize_name(b)
+    if (na.joined, na.original) > (nb.joined, nb.original):
+        na, nb = nb, na  # a fixed order makes tie-breaking, hence the score, symmetric
+    return round(min(1.0, max(0.0, _score(na, nb))), 4)
+
+
+# --------------------------------------------------------------------------- entries
+
+
+@dataclass(frozen=True, slots=True)
+class EntryMatch:
+    """How a payee's names matched one list entry, with the evidence."""
+
+    score: float  # final score, after the adjustments below
+    name_score: float  # best score_names over the name pairs
+    query_name: str
+    entry_name: str
+    entry_name_kind: str  # "primary", "alias", "weak_alias" or "original_script"
+    adjustments: tuple[str, ...] = ()  # readable: what moved the score and by how much
+    identifier_match: bool = False
+    birth_date_match: bool | None = None  # None: one side has no birth date
+    nationality_match: bool | None = None
+
+
+def _entry_names(entry: ListEntry) -> list[tuple[str, str]]:
+    names = [(entry.name, "primary")]
+    names += [(a.name, "alias" if a.strength == "strong" else "weak_alias") for a in entry.aliases]
+    names += [(n, "original_script") for n in entry.original_script_names]
+    seen: set[str] = set()
+    out = []
+    for name, kind in names:
+        if name not in seen:
+            seen.add(name)
+            out.append((name, kind))
+    return out
+
+
+def _norm_id(value: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", value.upper())
+
+
+def _dates_agree(query: str, listed: str) -> bool:
+    """Same date as far as both are precise (1962 agrees with 1962-05-01)."""
+    n = min(len(query), len(listed))
+    return query[:n] == listed[:n]
+
+
+def score_entry(
+    names: Sequence[str],
+    entry: ListEntry,
+    *,
+    birth_date: str | None = None,
+    nationality: str | None = None,
+    identifiers: Sequence[str] = (),
+) -> EntryMatch:
+    """Score a payee (all its names: legal name, aliases, original-script
+    names) against a list entry (all its names; weak aliases count
+    `WEAK_ALIAS_FACTOR` as much).
+
+    Then, when both sides have them: a shared identifier is strong evidence
+    (score at least 0.95); a contradicting birth date lowers the score by 15%
+    and an agreeing full date raises it by 0.05; a contradicting nationality
+    lowers it by 0.05 and an agreeing one raises it by 0.02. Every adjustment
+    is listed in `EntryMatch.adjustments`.
+    """
+    best: tuple[float, float, str, str, str] = (0.0, 0.0, "", entry.name, "primary")
+    for query in names:
+        if not query.strip():
+            continue
+        for entry_name, kind in _entry_names(entry):
+            raw = score_names(query, entry_name)
+            weighted = raw * WEAK_ALIAS_FACTOR if kind == "weak_alias" else raw
+            if weighted > best[0]:
+                best = (weighted, raw, query, entry_name, kind)
+    score, raw, query_name, entry_name, kind = best
+    adjustments: list[str] = []
+    if kind == "weak_alias":
+        adjustments.append(f"weak alias: x{WEAK_ALIAS_FACTOR}")
+
+    id_match = False
+    if identifiers and entry.identifiers:
+        listed = {_norm_id(i) for i in entry.identifiers} - {""}
+        id_match = any(_norm_id(i) in listed for i in identifiers)
+        if id_match:
+            score = max(score, 0.95)
+            adjustments.append("identifier match: score at least 0.95")
+
+    dob_match: bool | None = None
+    if birth_date and entry.birth_dates:
+        dob_match = any(_dates_agree(birth_date, d) for d in entry.birth_dates)
+        if not dob_match:
+            score *= 0.85
+            adjustments.append("birth date contradicts: x0.85")
+        elif len(birth_date) == 10 and birth_date in entry.birth_dates:
+            score += 0.05
+            adjustments.append("same birth date: +0.05")
+
+    nat_match: bool | None = None
+    if nationality and entry.nationalities:
+        nat_match = nationality.upper() in entry.nationalities
+        if nat_match:
+            score += 0.02
+            adjustments.append("same nationality: +0.02")
+        else:
+            score -= 0.05
+            adjustments.append("different nationality: -0.05")
+
+    return EntryMatch(
+        score=round(min(1.0, max(0.0, score)), 4),
+        name_score=raw,
+        query_name=query_name,
+        entry_name=entry_name,
+        entry_name_kind=kind,
+        adjustments=tuple(adjustments),
+        identifier_match=id_match,
+        birth_date_match=dob_match,
+        nationality_match=nat_match,
+    )
+
+
+# --------------------------------------------------------------------------- index
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One list entry that a search found, with how it matched."""
+
+    entry_id: int
+    entry: ListEntry
+    match: EntryMatch
+
+
+def _keys(name: NormalizedName) -> set[str]:
+    keys: set[str] = set()
+    for t in name.tokens:
+        if t.initial or t.weight < 1.0:
+            continue  # initials, lone particles and generic words pick nothing
+        if not name.arabic:
+            keys.add("k:" + t.key)
+        if t.skeleton:
+            keys.add("s:" + t.skeleton)
+    if not keys and name.joined:
+        keys.add("j:" + name.joined)
+    return keys
+
+
+class NameIndex:
+    """Candidate retrieval over list entries.
+
+    Every entry name is analysed once and indexed under its parts' folded
+    keys (Latin names) and consonant skeletons (all names, which is how an
+    Arabic-script query finds Latin list names and back), and every entry under
+    its identifiers. A query collects the names that share keys, ranks them by
+    the summed rarity (idf) of the shared keys and keeps the best
+    ``max_candidates`` names: a name is scored against tens of list names,
+    not thousands.
+    """
+
+    def __init__(
+        self, entries: Iterable[tuple[int, ListEntry]] = (), *, max_candidates: int = 40
+    ) -> None:
+        self.max_candidates = max_candidates
+        self._entries: dict[int, ListEntry] = {}
+        self._names: list[tuple[int, str, bool]] = []  # (entry id, name, weak alias)
+        self._postings: defaultdict[str, list[int]] = defaultdict(list)
+        self._identifiers: defaultdict[str, set[int]] = defaultdict(set)
+        for entry_id, entry in entries:
+            self.add(entry_id, entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def name_count(self) -> int:
+        """How many list names (primary, aliases, original script) are indexed."""
+        return len(self._names)
+
+    def add(self, entry_id: int, entry: ListEntry) -> None:
+        """Index one entry under ``entry_id`` (ids are the caller's)."""
+        if entry_id in self._entries:
+            raise ValueError(f"entry id {entry_id} is already indexed")
+        self._entries[entry_id] = entry
+        for name, kind in _entry_names(entry):
+            normalized = normalize_name(name)
+            index = len(self._names)
+            self._names.append((entry_id, name, kind == "weak_alias"))
+            for key in _keys(normalized):
+                self._postings[key].append(index)
+        for identifier in entry.identifiers:
+            if norm := _norm_id(identifier):
+                self._identifiers[norm].add(entry_id)
+
+    def _idf(self, key: str) -> float:
+        return math.log(1 + len(self._names) / (1 + len(self._postings.get(key, ()))))
+
+    def _candidate_names(self, name: str) -> list[int]:
+        votes: defaultdict[int, float] = defaultdict(float)
+        for key in _keys(normalize_name(name)):
+            postings = self._postings.get(key)
+            if not postings:
+                continue
+            idf = self._idf(key)
+            for index in postings:
+                votes[index] += idf
+        best = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[: self.max_candidates]
+        return [index for index, _ in best]
+
+    def candidates(self, name: str, *, identifiers: Sequence[str] = ()) -> set[int]:
+        """Ids of the entries worth scoring against ``name``."""
+        found = {self._names[index][0] for index in self._candidate_names(name)}
+        for identifier in identifiers:
+            found |= self._identifiers.get(_norm_id(identifier), set())
+        return found
+
+    def search(
+        self,
+        names: Sequence[str],
+        *,
+        limit: int = 10,
+        threshold: float = REVIEW_THRESHOLD,
+        birth_date: str | None = None,
+        nationality: str | None = None,
+        identifiers: Sequence[str] = (),
+    ) -> list[SearchHit]:
+        """Entries whose `score_entry` against ``names`` reaches ``threshold``,
+        best first (ties by entry id), at most ``limit``.
+
+        Only the retrieved list names are scored first; an entry is scored in
+        full (all its names, with the birth date / nationality / identifier
+        adjustments) when one of them comes within reach of the threshold
+        (the adjustments add at most 0.07) or an identifier matched.
+        """
+        by_id: set[int] = set()
+        for identifier in identifiers:
+            by_id |= self._identifiers.get(_norm_id(identifier), set())
+        near: set[int] = set(by_id)
+        reach = threshold - 0.07
+        for name in names:
+            if not name.strip():
+                continue
+            for index in self._candidate_names(name):
+                entry_id, entry_name, weak = self._names[index]
+                if entry_id in near:
+                    continue
+                score = score_names(name, entry_name)
+                if (score * WEAK_ALIAS_FACTOR if weak else score) >= reach:
+                    near.add(entry_id)
+        hits: list[SearchHit] = []
+        for entry_id in near:
+            entry = self._entries[entry_id]
+            match = score_entry(
+                names,
+                entry,
+                birth_date=birth_date,
+                nationality=nationality,
+                identifiers=identifiers,
+            )
+            if match.score >= threshold:
+                hits.append(SearchHit(entry_id, entry, match))
+        hits.sort(key=lambda h: (-h.match.score, h.entry_id))
+        return hits[:limit]
