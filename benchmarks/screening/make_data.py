@@ -2,7 +2,7 @@
 
 * ``unlisted_gaza_names.txt``: 1,000 realistic, unlisted Gaza payee names
   (persons and businesses);
-* ``pairs.csv``: the labelled name pairs (``a,b,label,note``).
+* ``pairs.csv``: the labelled name pairs (``a,b,label,note,category``).
 
 Run from the repository root: ``python benchmarks/screening/make_data.py``.
 The outputs are committed; rerunning rewrites them identically as long as the
@@ -18,7 +18,7 @@ import csv
 import random
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
 
@@ -301,6 +301,113 @@ HAND_NEGATIVES = [
 ]
 
 
+# What kind of variant a true pair is (the ``category`` column). Decided by
+# the rules of `category`, never by the matcher under test; the pairs below are
+# the list aliases that are not variants of one name at all, or only half so,
+# read by hand.
+NOT_A_VARIANT = {
+    # translations, or different words for the same organisation
+    ("MOROCCAN ISLAMIC COMBATANT GROUP", "Groupe Islamique Combattant Marocain"),
+    ("TAMILS REHABILITATION ORGANISATION", "ORGANISATION DE REHABILITATION TAMOULE"),
+    ("AL-QAIDA IN THE ARABIAN PENINSULA (AQAP)",
+     "Al-Qaida of Jihad Organization in the Arabian Peninsula"),
+    ("JUND AL-KHILAFAH IN TUNISIA (JAK-T)", "Jund al-Khilafah fi Tunis"),
+    ("NUCLEAR RESEARCH CENTER FOR AGRICULTURE AND MEDICINE (NFRPC)",
+     "Center for Agricultural Research and Nuclear Medicine"),
+    ("COMITE' DE BIENFAISANCE ET DE SECOURS AUX PALESTINIENS",
+     "DE BIENFAISANCE ET DE COMMITE LE SOLIDARITE AVEC LA PALESTINE"),
+    ("TEJARAT ALMAS MOBIN HOLDING", "ALMAS MOBIN TRADING"),
+    ("ARMED ISLAMIC GROUP", "الجماعة الاسلامية المسلحة"),
+    ("AL-QAIDA IN THE ARABIAN PENINSULA (AQAP)", "القاعدة في جزيرة العرب"),
+    ("THE ORGANIZATION OF AL-QAIDA IN THE ISLAMIC MAGHREB",
+     "تنظيم القا عدة ببلاد المغرب الاسلامي"),
+    ("EGYPTIAN ISLAMIC JIHAD", "الجهاد الاسلامي المصري"),
+    ("ISLAMIC STATE IN IRAQ AND THE LEVANT - YEMEN", "الدولة الإسلامية في العراق والشام - اليمن"),
+    ("THE ARMY OF EMIGRANTS AND SUPPORTERS", "تنظیم جیش المھاجرین و الأنصار"),
+    ("HANIFA MONEY EXCHANGE OFFICE (BRANCH LOCATED IN ALBU KAMAL, SYRIAN ARAB REPUBLIC)",
+     "مكتب حنيفة للصرافة"),
+    ("ROSHAN MONEY EXCHANGE", "صرافی روشان"),
+    # another name altogether, or a different family / given name
+    ("ATOMIC FUEL DEVELOPMENT ENGINEERING COMPANY", "MATSA COMPANY"),
+    ("PREDUZECE ZA TRGOVINU NA VELIKO I MALO PARTIZAN TECH DOO BEOGRAD-SAVSKI VENAC",
+     "PARTIZAN ARMS"),
+    ("GASOLINERA Y SERVICIOS VILLABONITA, S.A. DE C.V.", "GASOLINERAS LA VILLA, S.A. DE C.V."),
+    ("POUYA AIR", "YAS AIR"),
+    ("ANSAR AL-ISLAM", "Jund al-Islam"),
+    ("KIM, Song Chol", "KIM, Hak Song"),
+    ("VAZIRI, Hossein Nosratollah", "VAZIRI, Ahmed"),
+    ("RAMON MAGANA, Alcides", "MAGANA, Jorge"),
+    ("AL-TIKRITI, Bashar Sabawi Ibrahim Hasan", "AL-BAYJAT, Bashar Sabawi Ibrahim Hasan"),
+    ("RODRIGUEZ OLIVERA, Miguel", "MORFIN RODRIGUEZ, Miguel"),
+    ("CAZARES SALAZAR, Blanca Margarita", "GASTELLUM CAZARES, Blanca Margarita"),
+}  # fmt: skip
+# Read by hand: one name is the other with parts left out (and spelled differently,
+# which the token rule below cannot see).
+PARTIAL = {
+    ("VERA LOPEZ, Fabian Felipe", "LOPEZ, Favian Felipe"),
+    ("REHMAN, Abdur", "SINDHI, Abdul Rehman"),
+    ("KARIM ALI, Ali Abdul", "ABDULKARIM, Ali"),
+    ("BAH AG MOUSSA", "Ag Mossa"),
+    ("SO TVERNEFTEPRODUKT OOO", "SBYTOVOE OBYEDINENIE TVERNEFTEPRODUKT"),
+    ("AKRAM TURKI HISHAN AL-MAZIDIH", "أكرم تركي هاشم المزيده"),
+    ("AL-AQSA E.V.", "CHARITABLE SOCIETY TO HELP THE NOBLE AL-AQSA"),
+    ("KOREA KUMBYOL TRADING COMPANY", "KUMBYOL TRADING COMPANY OF NORTH KOREAN WORKERS' PARTY"),
+    ("AL-JABURI, Attallah Salman 'Abd Kafi", "AL-JABURI, 'Atallah Salman Kafi"),
+    ("SHAMS UR-RAHMAN ABDUL ZAHIR", "Shamsurrahman Abdurahman"),
+}
+# Names in Chinese characters whose Latin form is a Japanese or Korean reading,
+# not a transliteration (ICU reads the characters as Mandarin).
+LOGOGRAPHIC = {"金正恩", "山田太郎", "田中花子"}
+_SIMPLE_DROP = {"al", "el", "the", "of", "and", "co", "company", "ltd", "limited", "llc",
+                "inc", "corp", "corporation", "jsc", "pjsc", "ojsc", "ooo", "oao", "zao",
+                "joint", "stock", "liability", "private", "public", "closed", "sal", "sa",
+                "de", "cv", "ao", "pao", "gmbh", "jr", "sr", "haji", "dr", "maulana"}  # fmt: skip
+
+#: Categories a name matcher is expected to get (the recall target applies to these).
+MATCHABLE = ("spelling", "transliteration", "reordered", "original_script")
+
+
+def _parts(name: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+", name.lower().replace("'", "").replace("\u2019", ""))
+    return [w for w in words if w not in _SIMPLE_DROP]
+
+
+def category(a: str, b: str, note: str) -> str:
+    """The kind of variant a true pair is, from its group and its letters alone.
+
+    ``spelling``: the same parts, written differently (case, punctuation,
+    articles, legal forms, spacing); ``reordered``: the same parts in another
+    order; ``transliteration``: parts spelled differently (another
+    romanisation); ``partial_name``: one name is the other with parts left out;
+    ``original_script``: one side in another script; ``logographic_reading``:
+    Chinese characters read as Japanese or Korean; ``translation_or_unrelated_alias``:
+    not a variant of one name (a translation, another name the list gives).
+    """
+    if (a, b) in NOT_A_VARIANT:
+        return "translation_or_unrelated_alias"
+    if (a, b) in PARTIAL:
+        return "partial_name"
+    if a in LOGOGRAPHIC or b in LOGOGRAPHIC:
+        return "logographic_reading"
+    if note.startswith(("list: original script", "cross-script")):
+        return "original_script"
+    if note.startswith("hand:"):
+        rules = (("arabic", "original_script"), ("partial", "partial_name"),
+                 ("order", "reordered"), ("transliteration", "transliteration"))  # fmt: skip
+        for word, cat in rules:
+            if word in note.lower():
+                return cat
+        return "spelling"
+    pa, pb = _parts(a), _parts(b)
+    if pa == pb or "".join(pa) == "".join(pb):
+        return "spelling"
+    if sorted(pa) == sorted(pb):
+        return "reordered"
+    if set(pa) < set(pb) or set(pb) < set(pa):
+        return "partial_name"
+    return "transliteration"
+
+
 def main() -> None:
     rng = random.Random(SEED)
     lists = load_lists()
@@ -401,11 +508,15 @@ def main() -> None:
 
     with (HERE / "pairs.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["a", "b", "label", "note"])
-        writer.writerows(pairs)
+        writer.writerow(["a", "b", "label", "note", "category"])
+        for a, b, label, note in pairs:
+            kind = category(a, b, note) if label else "negative"
+            writer.writerow([a, b, label, note, kind])
     positives = sum(p[2] for p in pairs)
     print(f"{len(unlisted)} unlisted names; {len(pairs)} pairs ({positives} true, "
           f"{len(pairs) - positives} false)")  # fmt: skip
+    kinds = Counter(category(a, b, note) for a, b, label, note in pairs if label)
+    print(", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lists import HERE, all_entries, load_lists
+from make_data import MATCHABLE
 from rapidfuzz import fuzz, process, utils
 
 from ledger.screening.names import (
@@ -58,8 +59,26 @@ class Quality:
 
 
 def load_pairs() -> list[tuple[str, str, int, str]]:
+    """``(a, b, label, category)``: the category says what kind of variant a
+    true pair is (``negative`` for false pairs; see make_data.category)."""
     with (HERE / "pairs.csv").open(encoding="utf-8", newline="") as f:
-        return [(r["a"], r["b"], int(r["label"]), r["note"]) for r in csv.DictReader(f)]
+        return [(r["a"], r["b"], int(r["label"]), r["category"]) for r in csv.DictReader(f)]
+
+
+def recall_by_category(
+    pairs: Sequence[tuple[str, str, int, str]], scores: Sequence[float], threshold: float
+) -> dict[str, tuple[int, int]]:
+    """Category -> (found, total) over the true pairs; ``matchable`` sums the
+    categories a name matcher is expected to get (the recall target)."""
+    out: dict[str, tuple[int, int]] = {}
+    for (_, _, label, kind), score in zip(pairs, scores, strict=True):
+        if not label:
+            continue
+        keys = [kind, "all"] + (["matchable"] if kind in MATCHABLE else [])
+        for key in keys:
+            found, total = out.get(key, (0, 0))
+            out[key] = (found + (score >= threshold), total + 1)
+    return out
 
 
 def quality(
@@ -182,6 +201,13 @@ def main() -> None:
         for t in (0.70, 0.75, 0.78, 0.80, 0.82, 0.85, 0.90)
         for s in [quality(pairs, ours, t)]
     ))  # fmt: skip
+    by_kind = recall_by_category(pairs, ours, threshold)
+    matchable_found, matchable_total = by_kind["matchable"]
+    share = matchable_found / matchable_total
+    print(f"recall on the matchable categories ({', '.join(MATCHABLE)}):"
+          f" {share:.3f} ({matchable_found}/{matchable_total})")  # fmt: skip
+    for kind, (found, total) in sorted(by_kind.items()):
+        print(f"  {kind:32} {found:4}/{total:<4} recall {found / total:.3f}")
     for label, items in (("missed", q.false_negatives), ("false alarm", q.false_positives)):
         for a, b, note, s in items[: args.show_errors]:
             print(f"  {label}: {s:.3f}  {a!r} ~ {b!r}  [{note}]")

@@ -27,6 +27,9 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
    Haniya = Haniyya, Zahhar = Zahar, Marzook = Marzouq) and a consonant
    *skeleton* (Arabic writes no short vowels, so an Arabic-script name is
    compared with a Latin one on skeletons: هنية → hn ← Haniyeh).
+   Letters romanised several ways keep every reading (Gaddafi / Qadhafi);
+   Arabic script is read letter by letter (ض d/z, ظ z/d, ة silent or t), and
+   its written long vowels must agree with the Latin part's vowels.
 5. Parts are aligned regardless of order (greedy best pairs, Jaro-Winkler
    from rapidfuzz on keys, normalised Levenshtein on skeletons and on short
    parts); business-activity words (Trading, Contracting, General …) weigh
@@ -67,7 +70,7 @@ __all__ = [
 
 #: Bump whenever a change can move any score: stored screening results say
 #: which matcher produced them, and re-screening is due when it changes.
-MATCHER_VERSION = "1.0"
+MATCHER_VERSION = "1.1"
 
 #: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
 #: the labelled benchmark (benchmarks/screening); config/screening.toml can
@@ -186,6 +189,8 @@ class Token:
     text: str  # ASCII form of the part (without its particle)
     key: str  # folded form: romanisation variants erased
     skeleton: str  # consonants of the key, for comparing across scripts
+    skeletons: tuple[str, ...]  # the skeleton's readings (ambiguous letters), first = skeleton
+    vowels: str  # long vowels an Arabic spelling writes (a, i, u); "" for Latin parts
     prefix: str = ""  # "abu", "bin" or "umm" when the part follows one
     weight: float = 1.0
     initial: bool = False
@@ -248,23 +253,113 @@ def _skeleton(key: str) -> str:
     return key
 
 
-def _arabic_words(text: str) -> list[str]:
+# Letters that Latin romanisations write in several ways: each reading is kept.
+_AMBIGUOUS = re.compile(r"gh|dh|th|ch|zh|dj|sh|kh|g")
+_READINGS = {
+    "g": ("j", "k"),  # jim (Egyptian g), qaf (Gulf, Libya: Gaddafi), gaf
+    "dh": ("z", "d"),  # dhal, dad, za
+    "th": ("s", "t", "z"),  # tha (Uthman / Osman / Otman), za (Kathim / Kazim)
+    "ch": ("sh", "kh", "ch"),  # French sh (Charia), German kh, Persian / Slavic ch
+    "zh": ("j", "z"),
+    "gh": ("k",),
+    "dj": ("j",),
+    "sh": ("sh",),
+    "kh": ("kh",),
+}
+_MAX_READINGS = 8
+
+
+def _strip_vowels(key: str) -> str:
+    key = re.sub(r"(?<=[aiueoy])h$", "", key)  # -ah, -eh: a vowel, not a letter
+    key = re.sub(r"[aiueoy]", "", key)
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def _skeletons(key: str) -> tuple[str, ...]:
+    """Every reading of a Latin key's consonants (Gaddafi: jdf, kdf; Qadhafi:
+    kzf, kdf), the usual one first."""
+    if key.startswith("abd") and len(key) > 4:  # Abd + Hai is no dh
+        return tuple(dict.fromkeys(_strip_vowels("bd" + s) for s in _skeletons(key[3:])))
+    out = [""]
+    pos = 0
+    for m in _AMBIGUOUS.finditer(key):
+        plain = key[pos : m.start()]
+        options = _READINGS[m.group()]
+        out = [o + plain + r for o in out for r in options][:_MAX_READINGS]
+        pos = m.end()
+    out = [o + key[pos:] for o in out]
+    seen: dict[str, None] = {}
+    for o in out:
+        seen.setdefault(_strip_vowels(o), None)
+    return tuple(seen)
+
+
+# Arabic letters -> (how a romanisation writes them in a key, consonant readings).
+# Long vowels are written (alif a, waw u, ya i), short ones are not.
+_AR_LETTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ب": ("b", ("b",)), "ت": ("t", ("t",)), "ث": ("th", ("s", "t")),
+    "ج": ("j", ("j",)), "ح": ("h", ("h",)), "خ": ("kh", ("kh",)), "د": ("d", ("d",)),
+    "ذ": ("dh", ("z", "d")), "ر": ("r", ("r",)), "ز": ("z", ("z",)), "س": ("s", ("s",)),
+    "ش": ("sh", ("sh",)), "ص": ("s", ("s",)), "ض": ("d", ("d", "z")), "ط": ("t", ("t",)),
+    "ظ": ("z", ("z", "d")), "ع": ("", ("",)), "غ": ("gh", ("k",)), "ف": ("f", ("f",)),
+    "ق": ("q", ("k",)), "ك": ("k", ("k",)), "ل": ("l", ("l",)), "م": ("m", ("m",)),
+    "ن": ("n", ("n",)), "ه": ("h", ("h",)), "و": ("u", ("",)), "ي": ("i", ("",)),  # noqa: RUF001
+    "ى": ("a", ("",)), "ا": ("a", ("",)), "ة": ("a", ("", "t")), "ء": ("", ("",)),  # noqa: RUF001
+    "أ": ("a", ("",)), "إ": ("i", ("",)), "آ": ("a", ("",)), "ؤ": ("u", ("",)),
+    "ئ": ("i", ("",)), "ٱ": ("a", ("",)), "پ": ("p", ("p", "b")), "چ": ("ch", ("ch", "sh")),
+    "ژ": ("zh", ("j", "z")), "گ": ("g", ("k", "j")), "ڑ": ("r", ("r",)), "ڈ": ("d", ("d",)),
+    "ٹ": ("t", ("t",)), "ں": ("n", ("n",)), "ہ": ("h", ("h",)), "ھ": ("h", ("h",)),  # noqa: RUF001
+    "ے": ("i", ("",)), "ۃ": ("a", ("", "t")), "ڤ": ("v", ("v", "f")),
+}  # fmt: skip
+
+
+def _arabic_analysis(word: str) -> tuple[str, tuple[str, ...], str] | None:
+    """A romanisation-like key (long vowels written) and the consonant
+    skeleton's readings of one Arabic word, read letter by letter."""
+    key = vowels = ""
+    readings = [""]
+    last = len(word) - 1
+    for n, letter in enumerate(word):
+        found = _AR_LETTERS.get(letter)
+        if found is None:
+            return None
+        latin, options = found
+        if n == last and letter in "هہ" and n > 0:  # noqa: RUF001
+            latin, options = "a", ("", "h")  # final heh: Hamada / Hamadah
+        elif n == last and letter == "ح" and n > 0:
+            options = ("h", "")  # Saleh: romanisations drop a final -h
+        key += latin
+        if letter in "اويىآ" and n > 0:
+            vowels += "a" if letter in "اىآ" else latin
+        readings = [r + o for r in readings for o in options][:_MAX_READINGS]
+    seen: dict[str, None] = {}
+    for r in readings:
+        seen.setdefault(re.sub(r"(.)\1+", r"\1", r), None)
+    return _fold(key), tuple(seen), vowels
+
+
+def _arabic_words(text: str, analysed: dict[str, tuple[str, tuple[str, ...], str]]) -> list[str]:
     """Arabic-script text → romanised words: particles marked, abd + X and
-    X + Allah / ad-Din joined."""
+    X + Allah / ad-Din joined. ``analysed`` receives each word's key and
+    skeleton readings, read from the Arabic letters (see `_arabic_analysis`)."""
     text = _ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", text)).translate(_PERSIAN)
     words: list[str] = []
+    letters: list[str] = []  # the Arabic letters behind each word
     abd = False
     for word in _ARABIC_WORD.findall(text):
         if word in _ARABIC_DROP:
             continue
         if word in _ARABIC_PARTICLES:
             words.append(_ARABIC_PARTICLES[word])
+            letters.append("")
             continue
         if word in _ARABIC_TAILS and words and not abd:
             words[-1] += _ARABIC_TAILS[word]
+            letters[-1] += word[2:]  # Nasr ud-Din, Hidayat ullah
             continue
         if word.startswith(("ابو", "أبو")) and len(word) > 5:
             words.append("abu")
+            letters.append("")
             word = word[3:]
         if word.startswith("عبد"):
             word = word[3:]
@@ -275,13 +370,18 @@ def _arabic_words(text: str) -> list[str]:
             word = word[2:]
         elif word.startswith(("وال", "بال")) and len(word) > 4:
             word = word[3:]
+        source = word
         if word.endswith("ة"):  # ta marbuta: a vowel in romanisation
             word = word[:-1]
         latin = re.sub(r"[^a-z0-9]", "", ascii_text(word).lower())
         if abd:
-            latin, abd = "abd" + latin, False
+            latin, abd, source = "abd" + latin, False, "عبد" + source
         if latin:
             words.append(latin)
+            letters.append(source)
+    for latin, source in zip(words, letters, strict=True):
+        if source and (found := _arabic_analysis(source)):
+            analysed[latin] = found
     return words
 
 
@@ -294,7 +394,12 @@ def _latin_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+|,", text)
 
 
-def _tokens(words: list[str], *, arabic: bool) -> tuple[Token, ...]:
+def _tokens(
+    words: list[str],
+    *,
+    arabic: bool,
+    analysed: dict[str, tuple[str, tuple[str, ...], str]] | None = None,
+) -> tuple[Token, ...]:
     # Merge abd + X and X + ad-Din / Allah; drop articles, titles, stopwords and
     # legal forms (unless that would leave nothing: "CO" alone is still a name).
     meaningful = [w for w in words if w != _BARRIER]
@@ -343,7 +448,12 @@ def _tokens(words: list[str], *, arabic: bool) -> tuple[Token, ...]:
         initial = len(word) == 1 and word.isalpha()
         if initial:
             weight = 0.5
-        tokens.append(Token(word, key, _skeleton(key), prefix, weight, initial))
+        vowels = ""
+        if analysed and word in analysed:
+            key, skeletons, vowels = analysed[word]
+        else:
+            skeletons = _skeletons(key)
+        tokens.append(Token(word, key, skeletons[0], skeletons, vowels, prefix, weight, initial))
         prefix = ""
     return tuple(tokens)
 
@@ -353,8 +463,9 @@ def normalize_name(name: str) -> NormalizedName:
     """Analyse a name once; cached because list names are scored over and over."""
     text = unicodedata.normalize("NFKC", name).strip()
     arabic = bool(_ARABIC_CHAR.search(text))
-    words = _arabic_words(text) if arabic else _latin_words(text)
-    tokens = _tokens(words, arabic=arabic)
+    analysed: dict[str, tuple[str, tuple[str, ...], str]] = {}
+    words = _arabic_words(text, analysed) if arabic else _latin_words(text)
+    tokens = _tokens(words, arabic=arabic, analysed=analysed)
     joined = "".join(t.prefix + t.key for t in tokens)
     return NormalizedName(
         original=name,
@@ -369,6 +480,42 @@ def normalize_name(name: str) -> NormalizedName:
 # --------------------------------------------------------------------------- scoring
 
 
+@lru_cache(maxsize=65_536)
+def _vowel_agreement(written: str, key: str) -> float:
+    """Share of the long vowels an Arabic spelling writes that a Latin key
+    has, in order (alif a; ya i, also read a / e; waw u)."""
+    if not written:
+        return 1.0
+    latin = re.sub(r"[^aiu]", "", key)
+    row = [0] * (len(latin) + 1)
+    for v in written:
+        prev = row[:]
+        for j, c in enumerate(latin, 1):
+            same = c == v or (v == "i" and c == "a")
+            row[j] = prev[j - 1] + 1 if same else max(prev[j], row[j - 1])
+    return row[-1] / len(written)
+
+
+def _skeleton_similarity(a: Token, b: Token) -> float:
+    """Best normalised Levenshtein similarity over the two parts' skeleton readings."""
+    if a.skeleton == b.skeleton:
+        return 1.0
+    if len(a.skeletons) == len(b.skeletons) == 1:
+        return Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
+    return _readings_similarity(a.skeletons, b.skeletons)
+
+
+@lru_cache(maxsize=262_144)
+def _readings_similarity(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
+    best = 0.0
+    for x in xs:
+        for y in ys:
+            if x == y:
+                return 1.0
+            best = max(best, Levenshtein.normalized_similarity(x, y))
+    return best
+
+
 def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
     if a.initial or b.initial:
         if a.initial and b.initial:
@@ -379,7 +526,11 @@ def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
     elif on_skeleton:
         if not (a.skeleton and b.skeleton):
             return 0.0
-        sim = Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
+        # Consonants decide; the long vowels Arabic does write must roughly
+        # agree too (Hadi is not Huda).
+        sim = _skeleton_similarity(a, b) * (
+            0.6 + 0.4 * _vowel_agreement(a.vowels or b.vowels, b.key if a.vowels else a.key)
+        )
     else:
         if min(len(a.key), len(b.key)) <= 3:
             # Jaro-Winkler is too generous on short parts (Ali / Ala).
@@ -389,7 +540,7 @@ def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
         if a.skeleton != b.skeleton:
             # Romanisations of one name differ in vowels; a different
             # consonant is a different name (Mohammed / Mohannad).
-            sim *= 0.5 + 0.5 * Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
+            sim *= 0.5 + 0.5 * _skeleton_similarity(a, b)
     if a.prefix != b.prefix:
         # Abu Ali (father of Ali) is not Ali; Abu Marzook is still Marzook.
         sim *= 0.8
@@ -605,7 +756,7 @@ def _keys(name: NormalizedName) -> set[str]:
             continue  # initials, lone particles and generic words pick nothing
         if not name.arabic:
             keys.add("k:" + t.key)
-        if t.skeleton:
+        if t.skeleton:  # the usual reading only: every reading would flood the postings
             keys.add("s:" + t.skeleton)
     if not keys and name.joined:
         keys.add("j:" + name.joined)

@@ -135,6 +135,10 @@ def test_unlisted_gaza_payees_do_not_reach_review(index: NameIndex, name: str) -
         ("Shurrab, Khaled Ahmad", "Khaled Ahmad Shurrab"),
         ("Владимир Путин", "Vladimir Putin"),
         ("HIDAYATULLAH", "هدايت الله"),
+        ("GADDAFI, Mutassim", "AL-QADHAFI, Mutassim"),  # g / q, dd / dh
+        ("TAHA YASSIN RAMADAN", "طه ياسين رمضان"),  # ض as d
+        ("AHMAD ZIA AGHA", "احمد ضیا آغا"),  # ض as z (Persian)
+        ("Rashid Taan Kathim", "رشيد طعان كاظم"),  # ظ as th
     ],
 )
 def test_same_name_written_differently_reaches_review(a: str, b: str) -> None:
@@ -151,6 +155,7 @@ def test_same_name_written_differently_reaches_review(a: str, b: str) -> None:
         ("Mahmoud Zahhar", "AZHAR, Masud"),
         ("Kamal Mohannad Raed Abu Holi", "KAMEL, Mohamed"),  # Mohannad is not Mohamed
         ("YOUSEF", "Suha Youssef Ashour"),  # one common word inside a long name
+        ("Huda", "هادي"),  # same consonants, the long vowels Arabic writes differ
     ],
 )
 def test_different_parties_sharing_name_parts_stay_below_review(a: str, b: str) -> None:
