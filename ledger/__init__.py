@@ -9,9 +9,12 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask.typing import ResponseReturnValue
 
+from ledger.api import MAX_ID
+
 # Not ``from ledger.db import db``: that would shadow the ``ledger.db`` module.
 from ledger.db import db as database
 from ledger.db import sqlite_begin
+from ledger.errors import NotFound
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -51,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # SQLite: reads begin deferred; anything that may write takes the lock first.
         sqlite_begin.set("BEGIN" if request.method in SAFE_METHODS else "BEGIN IMMEDIATE")
         database.session.info["request_id"] = g.request_id
+        for name, value in (request.view_args or {}).items():
+            # No row has an id a BIGINT cannot hold; the database must not be asked.
+            if isinstance(value, int) and value > MAX_ID:
+                raise NotFound(f"No {name.removesuffix('_id').replace('_', ' ')} with id {value}.")
 
     from ledger.auth.access import load_user
 

@@ -58,6 +58,25 @@ def make_api(app: Any) -> LedgerApi:
 
 # ---------------------------------------------------------------- field types
 
+# The largest id a BIGINT holds: a larger one can name nothing.
+MAX_ID = 2**63 - 1
+
+
+class Id(fields.Integer):
+    """An id: a positive integer a BIGINT can hold. In a JSON body it must be an
+    integer (``1.5`` is refused, not truncated); in a query string, digits."""
+
+    def __init__(self, *, strict: bool = False, **kw: Any) -> None:
+        super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kw)
+
+
+# Text must have something besides spaces, and no control characters (NUL above all:
+# PostgreSQL cannot store it) in names, reasons or references.
+_PRINTABLE_TEXT = validate.Regexp(
+    r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z",
+    error="Must not be blank or contain control characters.",
+)
+
 
 class Currency(fields.String):
     def __init__(self, **kw: Any) -> None:
@@ -123,7 +142,7 @@ def Text(max_length: int, *, required: bool = True, **kw: Any) -> fields.String:
         required=required,
         validate=[
             validate.Length(min=1, max=max_length),
-            validate.Regexp(r"\S", error="Must not be blank."),
+            _PRINTABLE_TEXT,
         ],
         **kw,
     )
@@ -204,9 +223,12 @@ def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
         kind, _, value = text.partition(":")
-        if kind != "id":
+        if kind != "id" or not value.isascii() or not value.isdigit():
             raise ValueError
-        return int(value)
+        last_id = int(value)
+        if last_id > MAX_ID:
+            raise ValueError
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed("cursor", "Not a cursor this API gave out.") from None
 

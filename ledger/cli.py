@@ -19,6 +19,17 @@ users_cli = AppGroup("users", help="Users and their tokens.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 demo_cli = AppGroup("demo", help="Demo data from the 2021 Gaza scenario.")
 audit_cli = AppGroup("audit", help="The audit trail.")
+requests_cli = AppGroup("requests", help="Spending requests.")
+
+
+@requests_cli.command("expire")
+def requests_expire() -> None:
+    """Record every undecided request whose time is up as expired (run it daily)."""
+    from ledger.committee.services import expire_due
+
+    with db.transaction() as session:
+        expired = expire_due(session)
+    click.echo(f"expired {len(expired)} request(s)" + (f": {expired}" if expired else ""))
 
 
 @db_cli.command("upgrade")
@@ -134,5 +145,5 @@ def audit_verify() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, tokens_cli, demo_cli, audit_cli):
+    for group in (db_cli, users_cli, tokens_cli, demo_cli, audit_cli, requests_cli):
         app.cli.add_command(group)

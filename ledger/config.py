@@ -20,6 +20,8 @@ class Defaults:
     DEFAULT_PAGE_SIZE = 50
     MAX_PAGE_SIZE = 500
     TOKEN_LIFETIME_DAYS = 365
+    # Tranche n+1 is released once accepted use of tranche n reaches this share.
+    TRANCHE_RELEASE_SHARE = "0.70"
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     # flask-smorest / OpenAPI

@@ -60,6 +60,13 @@ class SeparationOfDuties(LedgerError):
     refusal = True
 
 
+class ConflictOfInterest(LedgerError):
+    code = "conflict_of_interest"
+    status = 403
+    title = "Recused: declared conflict of interest"
+    refusal = True
+
+
 class NotFound(LedgerError):
     code = "not_found"
     status = 404
@@ -96,6 +103,13 @@ class NotApproved(LedgerError):
     code = "not_approved"
     status = 409
     title = "The request is not approved"
+    refusal = True
+
+
+class TrancheLocked(LedgerError):
+    code = "tranche_locked"
+    status = 409
+    title = "The next tranche is not released yet"
     refusal = True
 
 

@@ -2,7 +2,14 @@
 
 from ledger.audit.models import AuditChainHead, AuditEvent
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.committee.models import SpendingRequest, Vote
+from ledger.committee.models import (
+    ConflictDeclaration,
+    RequestAmendment,
+    SpendingRequest,
+    Tranche,
+    TrancheUseReport,
+    Vote,
+)
 from ledger.compliance.models import Refusal, Restriction
 from ledger.disbursements.models import Disbursement
 from ledger.funding.models import Allocation, Contribution, Donor, Fund, Pledge
@@ -16,6 +23,7 @@ __all__ = [
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "ConflictDeclaration",
     "Contribution",
     "Disbursement",
     "Donor",
@@ -28,8 +36,11 @@ __all__ = [
     "Project",
     "Refusal",
     "RelatedParty",
+    "RequestAmendment",
     "Restriction",
     "SpendingRequest",
+    "Tranche",
+    "TrancheUseReport",
     "User",
     "UserRole",
     "Vote",

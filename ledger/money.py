@@ -14,9 +14,9 @@ from functools import cache
 
 from iso4217 import Currency
 
-_AMOUNT_RE = re.compile(r"^-?\d{1,15}(\.\d+)?$")
+_AMOUNT_RE = re.compile(r"^-?[0-9]{1,15}(\.[0-9]+)?\Z")
 # Rates are quoted to at most 10 significant decimals by banks; more is noise.
-_RATE_RE = re.compile(r"^\d{1,9}(\.\d{1,10})?$")
+_RATE_RE = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,10})?\Z")
 
 
 class MoneyError(ValueError):

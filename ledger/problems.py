@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ledger.errors import LedgerError
@@ -141,6 +141,21 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     )
 
 
+def handle_data_error(error: DataError) -> Response:
+    """The last guard: a value the schemas let through but the database refuses
+    (out of range, bad encoding). The schemas should catch each such case by name."""
+    from ledger.db import db
+
+    db.session.rollback()
+    log.error("data error on %s %s: %s", request.method, request.path, error.orig)
+    return problem(
+        422,
+        "validation_error",
+        "The request is not valid",
+        "A value is out of the range or form the ledger can store; nothing was changed.",
+    )
+
+
 def handle_operational_error(error: OperationalError) -> Response:
     from ledger.db import db
 
@@ -173,5 +188,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(LedgerError, handle_ledger_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(OperationalError, handle_operational_error)
     app.register_error_handler(Exception, handle_unexpected)

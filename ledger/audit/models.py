@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,10 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
     __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.occurred_at
 
 
 class AuditChainHead(Base):

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate
+from ledger.api import Id, PageArgs, page_of, paginate
 from ledger.audit.models import AuditEvent
 from ledger.audit.services import verify_chain
 from ledger.auth.access import requires
@@ -32,10 +32,11 @@ class AuditEventSchema(ma.Schema):
     after = fields.Dict(allow_none=True)
     prev_hash = fields.String()
     hash = fields.String()
+    created_at = fields.DateTime()
 
 
 class AuditListArgs(PageArgs):
-    actor_id = fields.Integer()
+    actor_id = Id()
     action = fields.String()
     entity_type = fields.String()
     entity_id = fields.String()

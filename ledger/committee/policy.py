@@ -41,13 +41,33 @@ class CastVote:
 
 
 @dataclass(frozen=True)
+class Recusal:
+    """Members who may not vote on a request (declared conflicts of interest), and
+    what the rest of the committee can still provide."""
+
+    recused_member_ids: frozenset[int]
+    eligible_members: int
+    eligible_institutions: int
+    chair_eligible: bool
+
+
+@dataclass(frozen=True)
+class Requirement:
+    approvals: int
+    institutions: int
+    chair: bool
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: str  # "approved" | "rejected" | "pending"
     approvals: int
     rejections: int
     institutions: list[str]
     chair_approved: bool
+    required: Requirement
     missing: list[str] = field(default_factory=list)
+    recused_member_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -62,25 +82,52 @@ class QuorumPolicy:
                 return tier
         raise PolicyError("no tier covers the amount")  # the last tier has no ceiling
 
-    def decide(self, tier: Tier, votes: Iterable[CastVote]) -> Outcome:
+    @staticmethod
+    def required(tier: Tier, recusal: Recusal | None = None) -> Requirement:
+        """What the tier asks for, computed without recused members: when recusals
+        leave fewer eligible members or institutions than the tier names, it asks
+        for all that remain; a recused chair's approval is not required."""
+        if recusal is None or not recusal.recused_member_ids:
+            return Requirement(tier.approvals, tier.institutions, tier.chair)
+        return Requirement(
+            approvals=max(1, min(tier.approvals, recusal.eligible_members)),
+            institutions=max(1, min(tier.institutions, recusal.eligible_institutions)),
+            chair=tier.chair and recusal.chair_eligible,
+        )
+
+    def decide(
+        self, tier: Tier, votes: Iterable[CastVote], recusal: Recusal | None = None
+    ) -> Outcome:
         votes = list(votes)
+        need = self.required(tier, recusal)
+        recused = sorted(recusal.recused_member_ids) if recusal else []
         approving = [v for v in votes if v.decision == "approve"]
         rejections = sum(1 for v in votes if v.decision == "reject")
         institutions = sorted({v.institution for v in approving})
         chair = any(v.is_chair for v in approving)
         if rejections >= self.rejections_to_veto:
-            return Outcome("rejected", len(approving), rejections, institutions, chair)
-        missing = []
-        if len(approving) < tier.approvals:
-            missing.append(f"{tier.approvals - len(approving)} more approval(s)")
-        if len(institutions) < tier.institutions:
-            missing.append(
-                f"approvals from {tier.institutions - len(institutions)} more institution(s)"
+            return Outcome(
+                "rejected",
+                len(approving),
+                rejections,
+                institutions,
+                chair,
+                need,
+                recused_member_ids=recused,
             )
-        if tier.chair and not chair:
+        missing = []
+        if len(approving) < need.approvals:
+            missing.append(f"{need.approvals - len(approving)} more approval(s)")
+        if len(institutions) < need.institutions:
+            missing.append(
+                f"approvals from {need.institutions - len(institutions)} more institution(s)"
+            )
+        if need.chair and not chair:
             missing.append("the chair's approval")
         status = "pending" if missing else "approved"
-        return Outcome(status, len(approving), rejections, institutions, chair, missing)
+        return Outcome(
+            status, len(approving), rejections, institutions, chair, need, missing, recused
+        )
 
 
 def parse_policy(data: dict[str, object]) -> QuorumPolicy:

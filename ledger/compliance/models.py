@@ -30,6 +30,10 @@ class Restriction(Base):
     def active(self) -> bool:
         return self.lifted_at is None
 
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.set_at
+
 
 class Refusal(Base):
     """A refused attempt: who tried what, when, and why it was refused, with evidence.
@@ -51,3 +55,7 @@ class Refusal(Base):
     )
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.occurred_at

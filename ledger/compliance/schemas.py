@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ledger.api import PageArgs, Text
+from ledger.api import Id, PageArgs, Text
 
 
 class ReasonSchema(ma.Schema):
@@ -20,10 +20,11 @@ class RestrictionSchema(ma.Schema):
     lifted_by = fields.Integer(allow_none=True)
     lifted_at = fields.DateTime(allow_none=True)
     lift_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class RestrictionListArgs(PageArgs):
-    payee_id = fields.Integer()
+    payee_id = Id()
     active = fields.Boolean()
 
 
@@ -38,10 +39,11 @@ class RefusalSchema(ma.Schema):
     spending_request_id = fields.Integer(allow_none=True)
     evidence = fields.Dict()
     request_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
 
 
 class RefusalListArgs(PageArgs):
     code = fields.String(validate=validate.Length(max=40))
-    payee_id = fields.Integer()
-    spending_request_id = fields.Integer()
-    actor_id = fields.Integer()
+    payee_id = Id()
+    spending_request_id = Id()
+    actor_id = Id()

@@ -1,10 +1,11 @@
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from ledger.api import (
     Amount,
     BaseAmount,
     Currency,
+    Id,
     MinorAmount,
     MoneySchemaMixin,
     PageArgs,
@@ -14,7 +15,7 @@ from ledger.api import (
 
 
 class DisbursementCreateSchema(MoneySchemaMixin, ma.Schema):
-    spending_request_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    spending_request_id = Id(required=True, strict=True)
     amount = Amount(required=True)
     currency = Currency(required=True)
     reference = Text(100)
@@ -40,8 +41,8 @@ class DisbursementSchema(ma.Schema):
 
 
 class DisbursementListArgs(PageArgs):
-    fund_id = fields.Integer()
-    spending_request_id = fields.Integer()
-    payee_id = fields.Integer()
+    fund_id = Id()
+    spending_request_id = Id()
+    payee_id = Id()
     paid_from = fields.Date()
     paid_to = fields.Date()

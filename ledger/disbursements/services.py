@@ -6,20 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
-from ledger.committee.models import SpendingRequest, Vote
-from ledger.committee.services import lock_request, request_dimensions
+from ledger.committee.models import Vote
+from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
 from ledger.db import get_or_404
 from ledger.disbursements.models import Disbursement
-from ledger.errors import ExceedsApproval, NotApproved, SeparationOfDuties, ValidationFailed
+from ledger.errors import (
+    ExceedsApproval,
+    NotApproved,
+    SeparationOfDuties,
+    TrancheLocked,
+    ValidationFailed,
+)
 from ledger.funding.models import Fund
 from ledger.funding.services import to_base
-from ledger.journal.models import JournalLine
 from ledger.journal.services import (
     CASH,
     COMMITMENT_RESERVE,
@@ -30,17 +35,6 @@ from ledger.journal.services import (
 )
 from ledger.money import Money
 from ledger.payees.models import Payee
-
-
-def _commitment_base_released(session: Session, request: SpendingRequest) -> int:
-    released = session.scalar(
-        select(func.coalesce(func.sum(JournalLine.base_amount_minor), 0)).where(
-            JournalLine.spending_request_id == request.id,
-            JournalLine.account == COMMITMENTS,
-            JournalLine.amount_minor < 0,
-        )
-    )
-    return -int(released or 0)
 
 
 def disburse(
@@ -87,14 +81,22 @@ def disburse(
             spending_request_id=request.id,
             payee_id=request.payee_id,
         )
+    payable = request.payable_limit_minor - request.disbursed_minor
+    if amount.minor > payable:
+        released = [t.seq for t in request.tranches if t.released_at is not None]
+        raise TrancheLocked(
+            f"Spending request {request.id} may pay {Money(payable, request.currency)} "
+            f"{request.currency} now: tranche {max(released) + 1} is released once the payee's "
+            f"use of tranche {max(released)} is accepted.",
+            payable=str(Money(payable, request.currency)),
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
     payee = get_or_404(session, Payee, request.payee_id)
     screening = assert_payable(session, payee, action="disburse", spending_request_id=request.id)
     fund = get_or_404(session, Fund, request.fund_id)
     base = to_base(amount, fund, fx_rate)
-    if amount.minor == remaining.minor:
-        commitment_base = request.base_amount_minor - _commitment_base_released(session, request)
-    else:
-        commitment_base = amount.convert(request.fx_rate or Decimal(1), fund.base_currency).minor
+    commitment_base = release_base_for(session, request, amount.minor)
 
     disbursement = Disbursement(
         spending_request_id=request.id,

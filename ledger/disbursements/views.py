@@ -39,8 +39,8 @@ class Disbursements(MethodView):
             stmt = stmt.where(Disbursement.paid_on <= args["paid_to"])
         return paginate(db.session, stmt, Disbursement.id, args)
 
-    @idempotent
     @requires("treasurer")
+    @idempotent
     @blp.doc(parameters=[HEADER_DOC])
     @blp.arguments(DisbursementCreateSchema)
     @blp.response(201, DisbursementSchema)

@@ -117,3 +117,29 @@ def allocate_commitment(
     session.add_all(allocations)
     session.flush()
     return allocations
+
+
+def release_allocations(session: Session, spending_request_id: int, base_minor: int) -> None:
+    """Give back ``base_minor`` of a request's allocations, last allocated first
+    (negative rows: the history of what backed the commitment stays)."""
+    held = session.execute(
+        select(Allocation.contribution_id, func.sum(Allocation.base_amount_minor))
+        .where(Allocation.spending_request_id == spending_request_id)
+        .group_by(Allocation.contribution_id)
+        .having(func.sum(Allocation.base_amount_minor) > 0)
+        .order_by(func.max(Allocation.id).desc())
+    ).all()
+    left = base_minor
+    for contribution_id, amount in held:
+        if left <= 0:
+            break
+        give = min(int(amount), left)
+        session.add(
+            Allocation(
+                contribution_id=contribution_id,
+                spending_request_id=spending_request_id,
+                base_amount_minor=-give,
+            )
+        )
+        left -= give
+    session.flush()

@@ -6,6 +6,7 @@ from ledger.api import (
     BaseAmount,
     Country,
     Currency,
+    Id,
     MinorAmount,
     MoneySchemaMixin,
     PageArgs,
@@ -48,7 +49,7 @@ class DonorListArgs(PageArgs):
 class EarmarkSchema(ma.Schema):
     sector = fields.String(validate=validate.OneOf(SECTORS), allow_none=True)
     location = Text(100, required=False, allow_none=True)
-    project_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    project_id = Id(allow_none=True, strict=True)
 
     @ma.validates_schema
     def _not_empty(self, data: dict[str, object], **kw: object) -> None:
@@ -57,8 +58,8 @@ class EarmarkSchema(ma.Schema):
 
 
 class PledgeCreateSchema(MoneySchemaMixin, ma.Schema):
-    fund_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    donor_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    fund_id = Id(required=True, strict=True)
+    donor_id = Id(required=True, strict=True)
     amount = Amount(required=True)
     currency = Currency(required=True)
     pledged_on = fields.Date(required=True)
@@ -85,8 +86,8 @@ class PledgeSchema(ma.Schema):
 
 
 class PledgeListArgs(PageArgs):
-    fund_id = fields.Integer()
-    donor_id = fields.Integer()
+    fund_id = Id()
+    donor_id = Id()
     currency = fields.String()
     status = fields.String(validate=validate.OneOf(["active", "cancelled"]))
 
@@ -120,7 +121,7 @@ class ContributionSchema(ma.Schema):
 
 
 class ContributionListArgs(PageArgs):
-    fund_id = fields.Integer()
-    pledge_id = fields.Integer()
+    fund_id = Id()
+    pledge_id = Id()
     received_from = fields.Date()
     received_to = fields.Date()

@@ -26,6 +26,9 @@ from ledger.journal.services import (
 from ledger.money import Money
 from ledger.projects.models import Project
 
+# Amounts are BIGINT minor units; keep well inside, so that sums stay exact too.
+MAX_BASE_MINOR = 10**17
+
 
 def to_base(money: Money, fund: Fund, fx_rate: Decimal | None, field: str = "fx_rate") -> Money:
     """``money`` in the fund's base currency. A rate is required exactly when the
@@ -40,7 +43,10 @@ def to_base(money: Money, fund: Fund, fx_rate: Decimal | None, field: str = "fx_
             f"Required: the rate from {money.currency} to the fund's base currency "
             f"{fund.base_currency}.",
         )
-    return money.convert(fx_rate, fund.base_currency)
+    base = money.convert(fx_rate, fund.base_currency)
+    if abs(base.minor) >= MAX_BASE_MINOR:
+        raise ValidationFailed("amount", f"Too large once converted to {fund.base_currency}.")
+    return base
 
 
 def create_fund(session: Session, actor: User, *, name: str, base_currency: str) -> Fund:

@@ -137,8 +137,8 @@ class PledgeContributions(MethodView):
         stmt = select(Contribution).where(Contribution.pledge_id == pledge_id)
         return paginate(db.session, stmt, Contribution.id, args)
 
-    @idempotent
     @requires("treasurer")
+    @idempotent
     @blp.doc(parameters=[HEADER_DOC])
     @blp.arguments(ContributionCreateSchema)
     @blp.response(201, ContributionSchema)

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
-from ledger.api import MinorAmount, PageArgs, page_of, paginate
+from ledger.api import Id, MinorAmount, PageArgs, page_of, paginate
 from ledger.auth.access import requires
 from ledger.db import db, get_or_404
 from ledger.journal.models import JournalEntry
@@ -46,10 +46,10 @@ class JournalEntrySchema(ma.Schema):
 
 
 class JournalListArgs(PageArgs):
-    fund_id = fields.Integer()
+    fund_id = Id()
     kind = fields.String()
     source_type = fields.String()
-    source_id = fields.Integer()
+    source_id = Id()
     date_from = fields.Date()
     date_to = fields.Date()
 

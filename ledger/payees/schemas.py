@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ledger.api import Country, PageArgs, Text
+from ledger.api import Country, Id, PageArgs, Text
 from ledger.payees.models import PARTY_KINDS, PARTY_ROLES, PAYEE_KINDS
 from ledger.payees.services import mask_account
 
@@ -18,9 +18,9 @@ class RelatedPartyInSchema(ma.Schema):
     aliases = fields.List(Text(300), load_default=list, validate=validate.Length(max=50))
     original_script_name = Text(300, required=False, load_default=None)
     birth_date = fields.Date(load_default=None)
-    linked_payee_id = fields.Integer(
+    linked_payee_id = Id(
         load_default=None,
-        validate=validate.Range(min=1),
+        strict=True,
         metadata={"description": "The payee this party also is, if registered"},
     )
 

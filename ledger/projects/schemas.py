@@ -1,12 +1,12 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ledger.api import Amount, BaseAmount, PageArgs, Text
+from ledger.api import Amount, BaseAmount, Id, PageArgs, Text
 from ledger.projects.models import SECTORS
 
 
 class ProjectCreateSchema(ma.Schema):
-    fund_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    fund_id = Id(required=True, strict=True)
     name = Text(200)
     sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
     location = Text(100)
@@ -28,6 +28,6 @@ class ProjectSchema(ma.Schema):
 
 
 class ProjectListArgs(PageArgs):
-    fund_id = fields.Integer()
+    fund_id = Id()
     sector = fields.String(validate=validate.OneOf(SECTORS))
     location = fields.String()

@@ -5,9 +5,9 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from ledger.api import AsOfArgs
+from ledger.api import AsOfArgs, Id
 from ledger.auth.access import requires
 from ledger.db import db, get_or_404
 from ledger.funding.models import Fund
@@ -21,7 +21,7 @@ READERS = ("treasurer", "compliance")
 
 
 class FundReportArgs(AsOfArgs):
-    fund_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    fund_id = Id(required=True)
 
 
 _figures = {name: fields.String() for name in FIGURES}

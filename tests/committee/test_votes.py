@@ -48,9 +48,8 @@ def test_a_member_votes_once_and_cannot_change_the_vote(ledger):
     ledger.vote(req["id"], "member-un")
     again = ledger.vote(req["id"], "member-un", "reject", expect=409)
     assert again["code"] == "already_voted"
-    assert [v["decision"] for v in ledger.get(f"/spending-requests/{req['id']}/votes")] == [
-        "approve"
-    ]
+    votes = ledger.get(f"/spending-requests/{req['id']}/votes")["items"]
+    assert [v["decision"] for v in votes] == ["approve"]
 
 
 def test_one_rejection_vetoes_and_commits_nothing(ledger):
