@@ -14,8 +14,9 @@ from flask_smorest import Api
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
-from ledger.errors import ValidationFailed
+from ledger.errors import Forbidden, LedgerError, Unauthenticated, ValidationFailed
 from ledger.money import Money, MoneyError, is_currency, minor_units, parse_rate
+from ledger.problems import PROBLEM_MIME
 
 
 class ProblemSchema(ma.Schema):
@@ -36,6 +37,27 @@ class ProblemSchema(ma.Schema):
 
 class LedgerApi(Api):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemSchema
+
+
+def problems(blp: Any, *errors: type[LedgerError]) -> Any:
+    """Document, on an operation, the problems it may answer: one response per
+    status, naming each stable ``code`` (the codes are in ledger/errors.py)."""
+    by_status: dict[int, list[str]] = {}
+    documented: tuple[type[LedgerError], ...] = (Unauthenticated, Forbidden, *errors)
+    for error in documented:
+        by_status.setdefault(error.status, []).append(error.code)
+
+    def decorator(view: Any) -> Any:
+        for status, codes in sorted(by_status.items()):
+            view = blp.alt_response(
+                status,
+                schema=ProblemSchema,
+                content_type=PROBLEM_MIME,
+                description="Problem, with code: " + ", ".join(f"`{c}`" for c in codes),
+            )(view)
+        return view
+
+    return decorator
 
 
 def make_api(app: Any) -> LedgerApi:

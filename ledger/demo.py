@@ -17,7 +17,15 @@ from ledger.auth.models import User
 from ledger.auth.services import create_user
 from ledger.auth.tokens import issue_token
 from ledger.committee.policy import QuorumPolicy
-from ledger.committee.services import cast_vote, expire_if_due, submit_request
+from ledger.committee.services import (
+    cancel_request,
+    cast_vote,
+    declare_conflict,
+    expire_if_due,
+    report_use,
+    submit_request,
+    withdraw_request,
+)
 from ledger.compliance.services import restrict_payee
 from ledger.disbursements.services import disburse
 from ledger.funding.models import Fund
@@ -354,4 +362,68 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
     session.flush()
     expire_if_due(session, r6, None)
+
+    # Withdrawn by its submitter before the committee decided.
+    r7 = request(water.id, waterworks.id, "95000.00", "Duplicate of the Bani Suheila request")
+    withdraw_request(session, clerk, request_id=r7, reason="Duplicate of request 2.")
+
+    # Approved, partly paid, then cancelled: the unpaid rest goes back to the fund.
+    r8 = request(rubble.id, clearing.id, "200000.00", "Rubble haulage, Beit Lahia")
+    for member in (m_eu, m_qa):
+        cast_vote(session, member, policy, request_id=r8, decision="approve", comment="Agreed.")
+    disburse(
+        session,
+        treasurer,
+        spending_request_id=r8,
+        amount=usd("50000.00"),
+        reference="PAY-2021-0003",
+        paid_on=dt.date(2021, 9, 1),
+    )
+    cancel_request(session, clerk, request_id=r8, reason="Contractor withdrew after phase 1.")
+
+    # Approved in two tranches (40% / 60%): the first is paid; the second waits for
+    # the payee's use of the first to be accepted for 70%.
+    r9 = submit_request(
+        session,
+        clerk,
+        policy,
+        fund_id=fund.id,
+        project_id=shelter.id,
+        payee_id=bina.id,
+        amount=usd("1000000.00"),
+        purpose="Repair of 160 housing units, phase 2",
+        tranches=[{"percent": "40"}, {"percent": "60"}],
+    )
+    session.flush()
+    for member in (m_eg, m_un, m_qa):
+        cast_vote(
+            session,
+            member,
+            policy,
+            request_id=r9.id,
+            decision="approve",
+            comment="Phase 2, in tranches.",
+        )
+    disburse(
+        session,
+        treasurer,
+        spending_request_id=r9.id,
+        amount=usd("400000.00"),
+        reference="PAY-2021-0004",
+        paid_on=dt.date(2021, 10, 4),
+    )
+    report_use(
+        session,
+        clerk,
+        request_id=r9.id,
+        seq=1,
+        amount_used=usd("180000.00"),
+        reference="UR-2021-0004-1",
+        note="Invoices for 72 units.",
+    )
+
+    # A member's declared conflict of interest.
+    declare_conflict(
+        session, m_qa, payee_id=clearing.id, reason="A relative sits on the company's board."
+    )
     return True

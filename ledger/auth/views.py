@@ -7,12 +7,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate
+from ledger.api import PageArgs, page_of, paginate, problems
 from ledger.auth import services
 from ledger.auth.access import current_user, requires
 from ledger.auth.models import ApiToken, User
 from ledger.auth.schemas import NewTokenSchema, TokenSchema, UserCreateSchema, UserSchema
 from ledger.db import db, get_or_404
+from ledger.errors import Conflict, NotFound
 
 blp = Blueprint("users", __name__, description="Users, roles and API tokens")
 
@@ -35,6 +36,7 @@ class Users(MethodView):
         return paginate(db.session, select(User), User.id, args)
 
     @requires("admin")
+    @problems(blp, Conflict)
     @blp.arguments(UserCreateSchema)
     @blp.response(201, NewTokenSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class UserTokens(MethodView):
 
 @blp.route("/tokens/<int:token_id>/revoke")
 class RevokeToken(MethodView):
+    @problems(blp, NotFound)
     @blp.response(200, TokenSchema)
     def post(self, token_id: int) -> ApiToken:
         """Revoke a token at once. Admins revoke any token; users their own."""

@@ -279,7 +279,13 @@ def outcome_of(
     policy: QuorumPolicy, request: SpendingRequest, fund: Fund, recusal: Recusal | None = None
 ) -> Outcome:
     tier = policy.tier_for(Money(request.base_amount_minor, fund.base_currency))
-    votes = [CastVote(v.decision, v.institution, v.is_chair) for v in request.votes]
+    # A vote cast before its member declared a conflict does not count either.
+    recused = recusal.recused_member_ids if recusal else frozenset()
+    votes = [
+        CastVote(v.decision, v.institution, v.is_chair)
+        for v in request.votes
+        if v.member_id not in recused
+    ]
     return policy.decide(tier, votes, recusal)
 
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, parse_money
+from ledger.api import PageArgs, page_of, paginate, parse_money, problems
 from ledger.auth.access import current_user, requires
 from ledger.committee import services
 from ledger.committee.models import (
@@ -40,7 +40,19 @@ from ledger.committee.schemas import (
     VoteSchema,
 )
 from ledger.db import db, get_or_404, utcnow
-from ledger.errors import ValidationFailed
+from ledger.errors import (
+    AlreadyVoted,
+    Conflict,
+    ConflictOfInterest,
+    EarmarkViolation,
+    InsufficientFunds,
+    NotApproved,
+    NotFound,
+    NotPending,
+    PayeeRestricted,
+    SeparationOfDuties,
+    ValidationFailed,
+)
 from ledger.funding.views import STAFF
 from ledger.money import Money, MoneyError
 
@@ -93,6 +105,7 @@ class SpendingRequests(MethodView):
         return page
 
     @requires("clerk")
+    @problems(blp, NotFound, PayeeRestricted)
     @blp.arguments(SpendingRequestCreateSchema)
     @blp.response(201, SpendingRequestSchema)
     def post(self, data: dict[str, Any]) -> SpendingRequest:
@@ -137,6 +150,17 @@ class Votes(MethodView):
         return paginate(db.session, stmt, Vote.id, args)
 
     @requires("committee_member")
+    @problems(
+        blp,
+        NotFound,
+        NotPending,
+        AlreadyVoted,
+        SeparationOfDuties,
+        ConflictOfInterest,
+        PayeeRestricted,
+        InsufficientFunds,
+        EarmarkViolation,
+    )
     @blp.arguments(VoteCreateSchema)
     @blp.response(201, VoteResultSchema)
     def post(self, data: dict[str, Any], request_id: int) -> dict[str, Any]:
@@ -152,6 +176,7 @@ class Votes(MethodView):
 @blp.route("/spending-requests/<int:request_id>/withdraw")
 class Withdraw(MethodView):
     @requires("clerk")
+    @problems(blp, NotFound, NotPending)
     @blp.arguments(ReasonInSchema)
     @blp.response(200, SpendingRequestSchema)
     def post(self, data: dict[str, Any], request_id: int) -> SpendingRequest:
@@ -166,6 +191,7 @@ class Withdraw(MethodView):
 @blp.route("/spending-requests/<int:request_id>/decrease")
 class Decrease(MethodView):
     @requires("clerk", "treasurer")
+    @problems(blp, NotFound, NotApproved)
     @blp.arguments(DecreaseSchema)
     @blp.response(200, SpendingRequestSchema)
     def post(self, data: dict[str, Any], request_id: int) -> SpendingRequest:
@@ -185,6 +211,7 @@ class Decrease(MethodView):
 @blp.route("/spending-requests/<int:request_id>/cancel")
 class Cancel(MethodView):
     @requires("clerk", "treasurer")
+    @problems(blp, NotFound, NotApproved)
     @blp.arguments(ReasonInSchema)
     @blp.response(200, SpendingRequestSchema)
     def post(self, data: dict[str, Any], request_id: int) -> SpendingRequest:
@@ -211,6 +238,7 @@ class Amendments(MethodView):
 @blp.route("/spending-requests/<int:request_id>/tranches/<int:seq>/use-reports")
 class UseReports(MethodView):
     @requires("clerk", "treasurer")
+    @problems(blp, NotFound, Conflict)
     @blp.arguments(UseReportCreateSchema)
     @blp.response(201, UseReportSchema)
     def post(self, data: dict[str, Any], request_id: int, seq: int) -> TrancheUseReport:
@@ -256,6 +284,7 @@ def _review(report_id: int, data: dict[str, Any], accept: bool) -> TrancheUseRep
 @blp.route("/use-reports/<int:report_id>/accept")
 class AcceptUse(MethodView):
     @requires("treasurer", "compliance")
+    @problems(blp, NotFound, Conflict, SeparationOfDuties)
     @blp.arguments(ReviewSchema)
     @blp.response(200, UseReportSchema)
     def post(self, data: dict[str, Any], report_id: int) -> TrancheUseReport:
@@ -267,6 +296,7 @@ class AcceptUse(MethodView):
 @blp.route("/use-reports/<int:report_id>/reject")
 class RejectUse(MethodView):
     @requires("treasurer", "compliance")
+    @problems(blp, NotFound, Conflict, SeparationOfDuties)
     @blp.arguments(ReviewSchema)
     @blp.response(200, UseReportSchema)
     def post(self, data: dict[str, Any], report_id: int) -> TrancheUseReport:
@@ -300,6 +330,7 @@ class Conflicts(MethodView):
         return paginate(db.session, stmt, ConflictDeclaration.id, args)
 
     @requires("committee_member")
+    @problems(blp, NotFound)
     @blp.arguments(ConflictCreateSchema)
     @blp.response(201, ConflictSchema)
     def post(self, data: dict[str, Any]) -> ConflictDeclaration:
@@ -314,6 +345,7 @@ class Conflicts(MethodView):
 @blp.route("/committee/conflicts/<int:declaration_id>/withdraw")
 class WithdrawConflict(MethodView):
     @requires("committee_member")
+    @problems(blp, NotFound, Conflict)
     @blp.arguments(ReasonInSchema)
     @blp.response(200, ConflictSchema)
     def post(self, data: dict[str, Any], declaration_id: int) -> ConflictDeclaration:

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import page_of, paginate
+from ledger.api import page_of, paginate, problems
 from ledger.auth.access import current_user, requires
 from ledger.compliance import services
 from ledger.compliance.models import Refusal, Restriction
@@ -18,6 +18,7 @@ from ledger.compliance.schemas import (
     RestrictionSchema,
 )
 from ledger.db import db, get_or_404
+from ledger.errors import AlreadyLifted, NotFound, SeparationOfDuties
 from ledger.funding.views import STAFF
 
 blp = Blueprint("compliance", __name__, description="Restrictions and refused attempts")
@@ -33,6 +34,7 @@ class PayeeRestrictions(MethodView):
         return _restrictions({**args, "payee_id": payee_id})
 
     @requires("compliance")
+    @problems(blp, NotFound)
     @blp.arguments(ReasonSchema)
     @blp.response(201, RestrictionSchema)
     def post(self, data: dict[str, Any], payee_id: int) -> Restriction:
@@ -74,6 +76,7 @@ class RestrictionById(MethodView):
 @blp.route("/restrictions/<int:restriction_id>/lift")
 class LiftRestriction(MethodView):
     @requires("compliance")
+    @problems(blp, NotFound, SeparationOfDuties, AlreadyLifted)
     @blp.arguments(ReasonSchema)
     @blp.response(200, RestrictionSchema)
     def post(self, data: dict[str, Any], restriction_id: int) -> Restriction:

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import page_of, paginate, parse_money, today
+from ledger.api import page_of, paginate, parse_money, problems, today
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.disbursements.models import Disbursement
@@ -16,6 +16,17 @@ from ledger.disbursements.schemas import (
     DisbursementSchema,
 )
 from ledger.disbursements.services import disburse
+from ledger.errors import (
+    ExceedsApproval,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    NotApproved,
+    NotFound,
+    PayeeRestricted,
+    RequestInProgress,
+    SeparationOfDuties,
+    TrancheLocked,
+)
 from ledger.funding.views import STAFF
 from ledger.idempotency.services import HEADER_DOC, idempotent
 
@@ -42,6 +53,18 @@ class Disbursements(MethodView):
     @requires("treasurer")
     @idempotent
     @blp.doc(parameters=[HEADER_DOC])
+    @problems(
+        blp,
+        NotFound,
+        NotApproved,
+        SeparationOfDuties,
+        ExceedsApproval,
+        TrancheLocked,
+        PayeeRestricted,
+        IdempotencyKeyMissing,
+        IdempotencyKeyReused,
+        RequestInProgress,
+    )
     @blp.arguments(DisbursementCreateSchema)
     @blp.response(201, DisbursementSchema)
     def post(self, data: dict[str, Any]) -> Disbursement:

@@ -6,9 +6,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, parse_money
+from ledger.api import PageArgs, page_of, paginate, parse_money, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
+from ledger.errors import (
+    Conflict,
+    ExceedsPledge,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    NotFound,
+    RequestInProgress,
+)
 from ledger.funding import services
 from ledger.funding.models import Contribution, Donor, Fund, Pledge
 from ledger.funding.schemas import (
@@ -41,6 +49,7 @@ class Funds(MethodView):
         return paginate(db.session, select(Fund), Fund.id, args)
 
     @requires("admin")
+    @problems(blp, Conflict)
     @blp.arguments(FundCreateSchema)
     @blp.response(201, FundSchema)
     def post(self, data: dict[str, Any]) -> Fund:
@@ -71,6 +80,7 @@ class Donors(MethodView):
         return paginate(db.session, stmt, Donor.id, args)
 
     @requires("clerk")
+    @problems(blp, Conflict)
     @blp.arguments(DonorCreateSchema)
     @blp.response(201, DonorSchema)
     def post(self, data: dict[str, Any]) -> Donor:
@@ -101,6 +111,7 @@ class Pledges(MethodView):
         return paginate(db.session, stmt, Pledge.id, args)
 
     @requires("clerk")
+    @problems(blp, NotFound)
     @blp.arguments(PledgeCreateSchema)
     @blp.response(201, PledgeSchema)
     def post(self, data: dict[str, Any]) -> Pledge:
@@ -140,6 +151,15 @@ class PledgeContributions(MethodView):
     @requires("treasurer")
     @idempotent
     @blp.doc(parameters=[HEADER_DOC])
+    @problems(
+        blp,
+        NotFound,
+        Conflict,
+        ExceedsPledge,
+        IdempotencyKeyMissing,
+        IdempotencyKeyReused,
+        RequestInProgress,
+    )
     @blp.arguments(ContributionCreateSchema)
     @blp.response(201, ContributionSchema)
     def post(self, data: dict[str, Any], pledge_id: int) -> Contribution:

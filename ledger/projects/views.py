@@ -6,10 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import page_of, paginate
+from ledger.api import page_of, paginate, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
-from ledger.errors import ValidationFailed
+from ledger.errors import Conflict, NotFound, ValidationFailed
 from ledger.funding.models import Fund
 from ledger.funding.views import STAFF
 from ledger.money import Money, MoneyError
@@ -34,6 +34,7 @@ class Projects(MethodView):
         return paginate(db.session, stmt, Project.id, args)
 
     @requires("clerk")
+    @problems(blp, NotFound, Conflict)
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)
     def post(self, data: dict[str, Any]) -> Project:
