@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest fuzz bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,6 +36,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+## A longer schemathesis run than the bounded one in `make test`: fresh randomness,
+## 200 examples per operation (LEDGER_FUZZ_EXAMPLES to change), on PostgreSQL.
+fuzz: $(STAMP)
+	LEDGER_FUZZ_RANDOM=1 LEDGER_FUZZ_EXAMPLES=$${LEDGER_FUZZ_EXAMPLES:-200} \
+		$(BIN)/pytest tests/security/test_fuzz.py -s
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from typing import Any
 
@@ -37,7 +36,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     load_config(app, test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
     state = database.init_app(app)
     from ledger.audit.services import install as install_audit
@@ -58,6 +56,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             # No row has an id a BIGINT cannot hold; the database must not be asked.
             if isinstance(value, int) and value > MAX_ID:
                 raise NotFound(f"No {name.removesuffix('_id').replace('_', ' ')} with id {value}.")
+
+    from ledger import ops
+
+    # Before authentication: a request refused at the door is still timed, logged,
+    # rate-limited and answered with the security headers.
+    ops.init_app(app)
 
     from ledger.auth.access import load_user
 
@@ -96,6 +100,7 @@ def _register_blueprints(api: Any) -> None:
     from ledger.payees.views import blp as payees_blp
     from ledger.projects.views import blp as projects_blp
     from ledger.reports.views import blp as reports_blp
+    from ledger.screening.views import blp as screening_blp
 
     for blp in (
         auth_blp,
@@ -103,6 +108,7 @@ def _register_blueprints(api: Any) -> None:
         projects_blp,
         payees_blp,
         compliance_blp,
+        screening_blp,
         committee_blp,
         disbursements_blp,
         journal_blp,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import http
 from typing import Any
 
 import marshmallow as ma
 import pycountry
 import sqlalchemy as sa
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,12 @@ from ledger.problems import PROBLEM_MIME
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem, as every error of this API is answered."""
+    """An RFC 9457 problem, as every error of this API is answered. Some problems
+    carry extension members (RFC 9457 §3.2), e.g. the ``payee_id`` of a refusal."""
+
+    class Meta:
+        # Documented as additionalProperties: true, so extension members conform.
+        unknown = ma.INCLUDE
 
     type = fields.String(metadata={"description": "A URI naming the kind of problem"})
     title = fields.String()
@@ -37,6 +44,19 @@ class ProblemSchema(ma.Schema):
 
 class LedgerApi(Api):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """Document every error response (the ``default`` one, and the 422 that
+        ``@blp.arguments`` adds) as what it is: ``application/problem+json``."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_MIME)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIME)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 def problems(blp: Any, *errors: type[LedgerError]) -> Any:

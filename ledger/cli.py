@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -20,6 +21,54 @@ tokens_cli = AppGroup("tokens", help="API tokens.")
 demo_cli = AppGroup("demo", help="Demo data from the 2021 Gaza scenario.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 requests_cli = AppGroup("requests", help="Spending requests.")
+watchlists_cli = AppGroup("watchlists", help="Sanctions lists and screening.")
+
+
+@watchlists_cli.command("import")
+@click.argument("source", type=click.Choice(["un", "ofac-sdn", "ofac-consolidated", "fund"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+def watchlists_import(source: str, path: Path) -> None:
+    """Import PATH as a new version of SOURCE, then screen every payee again.
+
+    PATH is the UN XML, the fund's CSV, or for OFAC a zip or a folder of the legacy
+    CSV files. A malformed file is refused, naming the line or element."""
+    from ledger.errors import ValidationFailed
+    from ledger.screening.services import files_digest, import_watchlist, parse_source
+
+    if path.is_dir():
+        files = {p.name: p.read_bytes() for p in sorted(path.glob("*.csv"))}
+    else:
+        files = {path.name: path.read_bytes()}
+    try:
+        parsed = parse_source(source, files)
+    except ValidationFailed as exc:
+        raise click.ClickException(exc.detail) from None
+    with db.transaction() as session:
+        result = import_watchlist(session, None, source, parsed, files_digest(files))
+        version = result["version"]
+        click.echo(
+            f"{source} version {version.number}: {version.entries} entries, "
+            f"{version.added} added, {version.changed} changed, {version.removed} removed"
+        )
+        rescreen = result["rescreen"]
+        click.echo(
+            f"re-screened {rescreen['payees_screened']} payees: "
+            f"{rescreen['cases_opened']} review case(s) opened, "
+            f"{rescreen['delisting_cases']} delisting case(s)"
+        )
+
+
+@watchlists_cli.command("list")
+def watchlists_list() -> None:
+    """The imported versions of every list."""
+    from ledger.screening.models import WatchlistVersion
+
+    with db.transaction() as session:
+        for v in session.scalars(select(WatchlistVersion).order_by(WatchlistVersion.id)):
+            click.echo(
+                f"{v.source}\tv{v.number}\t{v.imported_at:%Y-%m-%d %H:%M}\t{v.entries} entries"
+                f"\t+{v.added} ~{v.changed} -{v.removed}"
+            )
 
 
 @requests_cli.command("expire")
@@ -145,5 +194,16 @@ def audit_verify() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, tokens_cli, demo_cli, audit_cli, requests_cli):
+    for group in (
+        db_cli,
+        users_cli,
+        tokens_cli,
+        demo_cli,
+        audit_cli,
+        requests_cli,
+        watchlists_cli,
+    ):
         app.cli.add_command(group)
+    from ledger.reports.cli import report_command
+
+    app.cli.add_command(report_command)

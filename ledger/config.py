@@ -22,7 +22,18 @@ class Defaults:
     TOKEN_LIFETIME_DAYS = 365
     # Tranche n+1 is released once accepted use of tranche n reaches this share.
     TRANCHE_RELEASE_SHARE = "0.70"
+    # score_names(a, b) >= this opens a review case (docs/screening.md).
+    SCREENING_REVIEW_THRESHOLD = "0.80"
+    # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # Logs: "json" (one object per line, with the request id) or "text".
+    LOG_LEVEL = "INFO"
+    LOG_FORMAT = "json"
+    # Failed authentications allowed per client address (ledger/ops/ratelimit.py);
+    # "memory://" counts per process, "redis://host:6379" across servers.
+    AUTH_FAILURE_LIMIT = "20 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
 
     # flask-smorest / OpenAPI
     API_TITLE = "Reconstruction-aid ledger"

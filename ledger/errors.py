@@ -8,6 +8,7 @@ it (who, what, when, why, evidence) after rolling the request's work back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -23,12 +24,17 @@ class LedgerError(Exception):
         *,
         errors: dict[str, list[str]] | None = None,
         evidence: dict[str, Any] | None = None,
+        deferred: list[Callable[[Any], None]] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.evidence = evidence or {}
+        # Work that must survive the refusal (e.g. opening a review case for a hit
+        # found at the moment of payment): run with the refusal's record, after the
+        # refused work has rolled back.
+        self.deferred = deferred or []
         self.extra = extra
 
 
@@ -161,3 +167,21 @@ class RequestInProgress(LedgerError):
     code = "request_in_progress"
     status = 409
     title = "A request with this Idempotency-Key is still in progress"
+
+
+class PeriodClosed(LedgerError):
+    code = "period_closed"
+    status = 409
+    title = "The period is closed"
+
+
+class AlreadyReversed(LedgerError):
+    code = "already_reversed"
+    status = 409
+    title = "Already reversed"
+
+
+class ContributionCommitted(LedgerError):
+    code = "contribution_committed"
+    status = 409
+    title = "The contribution's money is committed"

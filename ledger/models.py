@@ -12,20 +12,32 @@ from ledger.committee.models import (
 )
 from ledger.compliance.models import Refusal, Restriction
 from ledger.disbursements.models import Disbursement
-from ledger.funding.models import Allocation, Contribution, Donor, Fund, Pledge
+from ledger.funding.models import (
+    Allocation,
+    ClosedPeriod,
+    Contribution,
+    DisbursementAllocation,
+    Donor,
+    Fund,
+    Pledge,
+    PledgeAmendment,
+)
 from ledger.idempotency.models import IdempotencyKey
 from ledger.journal.models import JournalEntry, JournalLine
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
+from ledger.screening.models import ReviewCase, WatchlistEntry, WatchlistVersion
 
 __all__ = [
     "Allocation",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "ClosedPeriod",
     "ConflictDeclaration",
     "Contribution",
     "Disbursement",
+    "DisbursementAllocation",
     "Donor",
     "Fund",
     "IdempotencyKey",
@@ -33,15 +45,19 @@ __all__ = [
     "JournalLine",
     "Payee",
     "Pledge",
+    "PledgeAmendment",
     "Project",
     "Refusal",
     "RelatedParty",
     "RequestAmendment",
     "Restriction",
+    "ReviewCase",
     "SpendingRequest",
     "Tranche",
     "TrancheUseReport",
     "User",
     "UserRole",
     "Vote",
+    "WatchlistEntry",
+    "WatchlistVersion",
 ]

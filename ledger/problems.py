@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, current_app, g, json, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -101,6 +101,8 @@ def handle_ledger_error(error: LedgerError) -> Response:
         from ledger.compliance.services import record_refusal
 
         try:
+            for action in error.deferred:
+                action(session)
             record_refusal(session, getattr(g, "user", None), error)
             session.commit()
         except Exception:  # the refusal itself must still be answered
@@ -125,9 +127,15 @@ def handle_http_error(error: HTTPException) -> Response:
     else:
         title = error.name
         detail = error.description or error.name
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = f"The request body is too large: the limit is {limit} bytes."
     response = problem(status, code, title, detail, errors=errors)
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
+    retry_after = getattr(error, "retry_after", None)
+    if status == 429 and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

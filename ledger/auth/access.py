@@ -12,6 +12,7 @@ from ledger.auth.models import User
 from ledger.auth.tokens import authenticate
 from ledger.db import db
 from ledger.errors import Forbidden, Unauthenticated
+from ledger.ops.ratelimit import auth_failures
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,11 +23,17 @@ def load_user() -> None:
     header = request.headers.get("Authorization")
     if not header:
         return
+    # A client that failed too often is refused before its token is even looked
+    # up, so that it cannot go on learning which tokens are valid.
+    guard = auth_failures()
+    guard.check()
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        guard.failed()
         raise Unauthenticated("The Authorization header must read 'Bearer <token>'.")
     user = authenticate(db.session, token.strip())
     if user is None:
+        guard.failed()
         raise Unauthenticated("The token is unknown, expired or revoked.")
     g.user = user
     db.session.info["actor_id"] = user.id

@@ -21,7 +21,13 @@ class TrancheInSchema(ma.Schema):
         places=4,
         as_string=True,
         validate=validate.Range(min=0, min_inclusive=False, max=100),
-        metadata={"description": "This tranche's share of the request, in percent"},
+        # apispec would document the Decimal bounds as strings ("0.0000"): invalid.
+        metadata={
+            "description": "This tranche's share of the request, in percent",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": 100,
+        },
     )
 
     @ma.validates_schema

@@ -241,7 +241,7 @@ def submit_request(
             )
     base = to_base(amount, fund, fx_rate)
     parts = _schedule(amount, tranches) if tranches else []
-    assert_payable(session, payee, action="submit spending request")
+    assert_payable(session, payee, action="submit spending request", actor_id=actor.id)
     request = SpendingRequest(
         fund_id=fund.id,
         project_id=project.id,
@@ -383,7 +383,9 @@ def cast_vote(
         )
     payee = get_or_404(session, Payee, request.payee_id)
     if decision == "approve":
-        assert_payable(session, payee, action="approve", spending_request_id=request.id)
+        assert_payable(
+            session, payee, action="approve", actor_id=actor.id, spending_request_id=request.id
+        )
     vote = Vote(
         spending_request_id=request.id,
         member_id=actor.id,

@@ -76,8 +76,11 @@ def active_restrictions(session: Session, payee_ids: list[int]) -> list[Restrict
 
 
 def payment_blocks(session: Session, payee: Payee) -> list[dict[str, Any]]:
-    """Everything that stops a payment to ``payee`` now: its own restrictions, and
-    restrictions on payees that stand behind it as related parties."""
+    """Everything that stops a payment to ``payee`` now: its own restrictions,
+    restrictions on payees that stand behind it as related parties, and open
+    review cases (fail closed: a possible match blocks until it is resolved)."""
+    from ledger.screening.services import open_case_blocks
+
     parties = list(session.scalars(select(RelatedParty).where(RelatedParty.payee_id == payee.id)))
     linked = {p.linked_payee_id: p for p in parties if p.linked_payee_id is not None}
     blocks: list[dict[str, Any]] = []
@@ -94,29 +97,59 @@ def payment_blocks(session: Session, payee: Payee) -> list[dict[str, Any]]:
             party = linked[r.payee_id]
             block["related_party"] = {"id": party.id, "name": party.name, "role": party.role}
         blocks.append(block)
-    return blocks
+    return blocks + open_case_blocks(session, payee.id)
 
 
 def assert_payable(
-    session: Session, payee: Payee, *, action: str, spending_request_id: int | None = None
+    session: Session,
+    payee: Payee,
+    *,
+    action: str,
+    actor_id: int | None = None,
+    spending_request_id: int | None = None,
 ) -> dict[str, Any]:
-    """Refuse with ``payee_restricted`` if anything blocks paying ``payee``.
+    """Refuse with ``payee_restricted`` if anything blocks paying ``payee``: a
+    restriction (its own or a related party's), an open review case, or a hit the
+    screening finds now against the current lists (its case is opened even though
+    the act is refused).
 
-    Returns the screening state that let the payment through, for the record."""
-    blocks = payment_blocks(session, payee)
+    Returns the screening state that let the act through, for the record."""
+    from ledger.screening.names import MATCHER_VERSION
+    from ledger.screening.services import name_index, screening_gate
+
+    new_hits, persist = screening_gate(session, payee, actor_id)
+    blocks = payment_blocks(session, payee) + new_hits
     if blocks:
-        reasons = "; ".join(
-            f"restriction {b['restriction_id']}"
-            + (f" on related party {b['related_party']['name']}" if "related_party" in b else "")
-            for b in blocks
-        )
         raise PayeeRestricted(
-            f"Payee {payee.id} ({payee.name}) cannot be paid or approved for payment: {reasons}.",
+            f"Payee {payee.id} ({payee.name}) cannot be paid or approved for payment: "
+            f"{'; '.join(describe(b) for b in blocks)}.",
             evidence={"action": action, "blocks": blocks},
+            deferred=[persist] if persist else None,
             payee_id=payee.id,
             spending_request_id=spending_request_id,
         )
-    return {"checked_at": jsonable(utcnow()), "state": "clear", "restrictions": []}
+    return {
+        "checked_at": jsonable(utcnow()),
+        "state": "clear",
+        "matcher_version": MATCHER_VERSION,
+        "list_entries": len(name_index(session)),
+    }
+
+
+def describe(block: dict[str, Any]) -> str:
+    reason = block["reason"]
+    if reason == "restricted":
+        return f"restriction {block['restriction_id']}"
+    if reason == "related_party_restricted":
+        return (
+            f"restriction {block['restriction_id']} on related party "
+            f"{block['related_party']['name']}"
+        )
+    if reason == "open_review_case":
+        return f"open review case {block['review_case_id']} ({block['entry_name']})"
+    return (
+        f"possible match with {block['list']} entry {block['source_key']} ({block['entry_name']})"
+    )
 
 
 def record_refusal(session: Session, actor: User | None, error: LedgerError) -> Refusal:

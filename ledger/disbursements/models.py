@@ -35,6 +35,9 @@ class Disbursement(Base):
     screening: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # A payment returned by the bank: reversed by a new entry, marked here.
+    reversed_at: Mapped[dt.datetime | None]
+    reversal_reason: Mapped[str | None] = mapped_column(sa.String(2000))
 
     fund: Mapped[Fund] = relationship(lazy="joined")
 

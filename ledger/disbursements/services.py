@@ -14,17 +14,20 @@ from ledger.auth.models import User
 from ledger.committee.models import Vote
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
-from ledger.db import get_or_404
+from ledger.db import get_or_404, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
+    AlreadyReversed,
     ExceedsApproval,
     NotApproved,
     SeparationOfDuties,
     TrancheLocked,
     ValidationFailed,
 )
-from ledger.funding.models import Fund
+from ledger.funding.allocation import allocate_disbursement
+from ledger.funding.models import DisbursementAllocation, Fund
 from ledger.funding.services import to_base
+from ledger.journal.models import JournalEntry
 from ledger.journal.services import (
     CASH,
     COMMITMENT_RESERVE,
@@ -32,6 +35,7 @@ from ledger.journal.services import (
     DISBURSEMENTS,
     Line,
     post_entry,
+    reverse_entry,
 )
 from ledger.money import Money
 from ledger.payees.models import Payee
@@ -93,7 +97,9 @@ def disburse(
             payee_id=request.payee_id,
         )
     payee = get_or_404(session, Payee, request.payee_id)
-    screening = assert_payable(session, payee, action="disburse", spending_request_id=request.id)
+    screening = assert_payable(
+        session, payee, action="disburse", actor_id=actor.id, spending_request_id=request.id
+    )
     fund = get_or_404(session, Fund, request.fund_id)
     base = to_base(amount, fund, fx_rate)
     commitment_base = release_base_for(session, request, amount.minor)
@@ -129,8 +135,83 @@ def disburse(
         ],
         actor=actor,
     )
+    allocate_disbursement(
+        session,
+        spending_request_id=request.id,
+        disbursement_id=disbursement.id,
+        base_minor=commitment_base,
+        value_date=paid_on,
+    )
     before = snapshot(request)
     request.disbursed_minor += amount.minor
     record(session, actor, "disbursement.made", disbursement)
     record(session, actor, "spending_request.disbursed", request, before=before)
+    return disbursement
+
+
+def reverse_disbursement(
+    session: Session,
+    actor: User,
+    *,
+    disbursement_id: int,
+    reason: str,
+    value_date: dt.date,
+) -> Disbursement:
+    """A payment returned by the bank: a new entry that puts the cash back and
+    restores the commitment, and the payment's attribution to contributions undone.
+    The approval can be paid again (to a corrected account, say)."""
+    found = get_or_404(session, Disbursement, disbursement_id)
+    request = lock_request(session, found.spending_request_id)
+    disbursement = session.scalars(
+        select(Disbursement)
+        .where(Disbursement.id == disbursement_id)
+        .with_for_update(of=Disbursement)
+        .execution_options(populate_existing=True)
+    ).one()
+    if disbursement.reversed_at is not None:
+        raise AlreadyReversed(f"Disbursement {disbursement.id} was reversed already.")
+    if request.status != "approved":
+        raise NotApproved(
+            f"Spending request {request.id} is {request.status}: a returned payment on it "
+            "cannot restore its commitment. Record the return against the fund manually.",
+            spending_request_id=request.id,
+        )
+    original = session.scalars(
+        select(JournalEntry).where(
+            JournalEntry.source_type == "disbursement",
+            JournalEntry.source_id == disbursement.id,
+            JournalEntry.reverses_id.is_(None),
+        )
+    ).one()
+    reverse_entry(
+        session,
+        original,
+        kind="disbursement_reversal",
+        value_date=value_date,
+        memo=f"Return of disbursement {disbursement.id} ({disbursement.reference}): {reason}",
+        source=("disbursement", disbursement.id),
+        actor=actor,
+    )
+    attributed = session.scalars(
+        select(DisbursementAllocation).where(
+            DisbursementAllocation.disbursement_id == disbursement.id
+        )
+    ).all()
+    session.add_all(
+        DisbursementAllocation(
+            disbursement_id=row.disbursement_id,
+            contribution_id=row.contribution_id,
+            spending_request_id=row.spending_request_id,
+            base_amount_minor=-row.base_amount_minor,
+            value_date=value_date,
+        )
+        for row in attributed
+    )
+    before_request = snapshot(request)
+    before = snapshot(disbursement)
+    request.disbursed_minor -= disbursement.amount_minor
+    disbursement.reversed_at = utcnow()
+    disbursement.reversal_reason = reason
+    record(session, actor, "disbursement.reversed", disbursement, before=before)
+    record(session, actor, "spending_request.payment_returned", request, before=before_request)
     return disbursement

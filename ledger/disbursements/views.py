@@ -15,18 +15,21 @@ from ledger.disbursements.schemas import (
     DisbursementListArgs,
     DisbursementSchema,
 )
-from ledger.disbursements.services import disburse
+from ledger.disbursements.services import disburse, reverse_disbursement
 from ledger.errors import (
+    AlreadyReversed,
     ExceedsApproval,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     NotApproved,
     NotFound,
     PayeeRestricted,
+    PeriodClosed,
     RequestInProgress,
     SeparationOfDuties,
     TrancheLocked,
 )
+from ledger.funding.schemas import CorrectionSchema
 from ledger.funding.views import STAFF
 from ledger.idempotency.services import HEADER_DOC, idempotent
 
@@ -88,3 +91,32 @@ class DisbursementById(MethodView):
     def get(self, disbursement_id: int) -> Disbursement:
         """One disbursement, with the payee's screening state when it was paid."""
         return get_or_404(db.session, Disbursement, disbursement_id)
+
+
+@blp.route("/disbursements/<int:disbursement_id>/reverse")
+class ReverseDisbursement(MethodView):
+    @requires("treasurer")
+    @idempotent
+    @problems(
+        blp,
+        NotFound,
+        AlreadyReversed,
+        NotApproved,
+        PeriodClosed,
+        IdempotencyKeyMissing,
+        IdempotencyKeyReused,
+        RequestInProgress,
+    )
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(CorrectionSchema)
+    @blp.response(200, DisbursementSchema)
+    def post(self, data: dict[str, Any], disbursement_id: int) -> Disbursement:
+        """A payment returned by the bank: a new entry puts the cash back and
+        restores the commitment. Needs an Idempotency-Key."""
+        return reverse_disbursement(
+            db.session,
+            current_user(),
+            disbursement_id=disbursement_id,
+            reason=data["reason"],
+            value_date=data["value_date"] or today(),
+        )

@@ -15,13 +15,20 @@ allocation is stored when the commitment is made, so the donor trace is a query.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import EarmarkViolation, InsufficientFunds
-from ledger.funding.models import Allocation, Contribution, Fund, Pledge
+from ledger.funding.models import (
+    Allocation,
+    Contribution,
+    DisbursementAllocation,
+    Fund,
+    Pledge,
+)
 from ledger.money import Money
 from ledger.projects.models import Project
 
@@ -60,7 +67,7 @@ def free_sources(session: Session, fund: Fund, project: Project | None) -> list[
         select(Contribution.id, free, rank)
         .join(Pledge, Pledge.id == Contribution.pledge_id)
         .outerjoin(allocated, allocated.c.contribution_id == Contribution.id)
-        .where(Contribution.fund_id == fund.id, free > 0)
+        .where(Contribution.fund_id == fund.id, Contribution.reversed_at.is_(None), free > 0)
         .order_by(rank, Contribution.received_on, Contribution.id)
     )
     if project is not None:
@@ -143,3 +150,55 @@ def release_allocations(session: Session, spending_request_id: int, base_minor: 
         )
         left -= give
     session.flush()
+
+
+def allocate_disbursement(
+    session: Session,
+    *,
+    spending_request_id: int,
+    disbursement_id: int,
+    base_minor: int,
+    value_date: Any,
+) -> list[DisbursementAllocation]:
+    """Attribute a payment to the contributions behind its commitment: the
+    request's allocations consumed in the order they were made, net of what
+    earlier payments consumed."""
+    held = session.execute(
+        select(Allocation.contribution_id, func.sum(Allocation.base_amount_minor))
+        .where(Allocation.spending_request_id == spending_request_id)
+        .group_by(Allocation.contribution_id)
+        .order_by(func.min(Allocation.id))
+    ).all()
+    used = dict(
+        session.execute(
+            select(
+                DisbursementAllocation.contribution_id,
+                func.sum(DisbursementAllocation.base_amount_minor),
+            )
+            .where(DisbursementAllocation.spending_request_id == spending_request_id)
+            .group_by(DisbursementAllocation.contribution_id)
+        ).all()
+    )
+    rows, left = [], base_minor
+    for contribution_id, amount in held:
+        if left <= 0:
+            break
+        available = int(amount) - int(used.get(contribution_id, 0))
+        take = min(available, left)
+        if take > 0:
+            rows.append(
+                DisbursementAllocation(
+                    disbursement_id=disbursement_id,
+                    contribution_id=contribution_id,
+                    spending_request_id=spending_request_id,
+                    base_amount_minor=take,
+                    value_date=value_date,
+                )
+            )
+            left -= take
+    # Rounding between rates can leave a cent: it goes to the last source used.
+    if left and rows:
+        rows[-1].base_amount_minor += left
+    session.add_all(rows)
+    session.flush()
+    return rows

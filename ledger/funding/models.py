@@ -98,6 +98,9 @@ class Contribution(Base):
     reference: Mapped[str] = mapped_column(sa.String(100))
     # The part beyond the pledge's outstanding amount, accepted only when asked for.
     over_minor: Mapped[MinorUnits] = mapped_column(default=0)
+    # A returned transfer: the reversal is a new entry; this marks the contribution.
+    reversed_at: Mapped[dt.datetime | None]
+    reversal_reason: Mapped[str | None] = mapped_column(sa.String(2000))
     created_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
@@ -133,3 +136,72 @@ class Allocation(Base):
     )
     base_amount_minor: Mapped[MinorUnits]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class PledgeAmendment(Base):
+    """A change of a pledge's amount, or its cancellation, with the reason."""
+
+    __tablename__ = "pledge_amendments"
+
+    id: Mapped[intpk]
+    pledge_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("pledges.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "amend" | "cancel"
+    old_minor: Mapped[MinorUnits]
+    new_minor: Mapped[MinorUnits]
+    value_date: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    actor_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    pledge: Mapped[Pledge] = relationship(lazy="joined")
+
+    @property
+    def old_amount(self) -> str:
+        return str(Money(self.old_minor, self.pledge.currency))
+
+    @property
+    def new_amount(self) -> str:
+        return str(Money(self.new_minor, self.pledge.currency))
+
+
+class DisbursementAllocation(Base):
+    """Which contribution's money a disbursement paid out, in base currency: the
+    request's allocations consumed in the order they were made. A reversal is a
+    negative row."""
+
+    __tablename__ = "disbursement_allocations"
+
+    id: Mapped[intpk]
+    disbursement_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("disbursements.id"), index=True
+    )
+    contribution_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("contributions.id"), index=True
+    )
+    spending_request_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("spending_requests.id"), index=True
+    )
+    base_amount_minor: Mapped[MinorUnits]
+    value_date: Mapped[dt.date]
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class ClosedPeriod(Base):
+    """A closed month of a fund: no entry may carry a value date inside it."""
+
+    __tablename__ = "closed_periods"
+
+    id: Mapped[intpk]
+    fund_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("funds.id"), index=True)
+    period: Mapped[str] = mapped_column(sa.String(7))  # "YYYY-MM"
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    closed_by: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    closed_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("fund_id", "period"),)
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.closed_at

@@ -125,3 +125,107 @@ class ContributionListArgs(PageArgs):
     pledge_id = Id()
     received_from = fields.Date()
     received_to = fields.Date()
+
+
+class PledgeAmendSchema(MoneySchemaMixin, ma.Schema):
+    amount = Amount(required=True, metadata={"description": "The new total of the pledge"})
+    currency = Currency(required=True)
+    reason = Text(2000)
+    value_date = fields.Date(load_default=None, metadata={"description": "Default: today"})
+
+
+class CorrectionSchema(ma.Schema):
+    reason = Text(2000)
+    value_date = fields.Date(load_default=None, metadata={"description": "Default: today"})
+
+
+class PledgeAmendmentSchema(ma.Schema):
+    id = fields.Integer()
+    pledge_id = fields.Integer()
+    kind = fields.String()
+    old_amount = fields.String()
+    new_amount = fields.String()
+    value_date = fields.Date()
+    reason = fields.String()
+    actor_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class PeriodCloseSchema(ma.Schema):
+    period = fields.String(
+        required=True, metadata={"description": "A month that has ended", "example": "2021-06"}
+    )
+    reason = Text(2000)
+
+
+class ClosedPeriodSchema(ma.Schema):
+    id = fields.Integer()
+    fund_id = fields.Integer()
+    period = fields.String()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    reason = fields.String()
+    closed_by = fields.Integer()
+    closed_at = fields.DateTime()
+    created_at = fields.DateTime()
+
+
+class TraceUseSchema(ma.Schema):
+    kind = fields.String(metadata={"description": "disbursed, or committed (not yet paid)"})
+    spending_request_id = fields.Integer()
+    disbursement_id = fields.Integer()
+    project_id = fields.Integer()
+    project = fields.String()
+    sector = fields.String()
+    location = fields.String()
+    payee_id = fields.Integer()
+    payee = fields.String()
+    date = fields.String()
+    amount = fields.String()
+
+
+class TraceContributionSchema(ma.Schema):
+    contribution_id = fields.Integer()
+    pledge_id = fields.Integer()
+    fund_id = fields.Integer()
+    received_on = fields.String()
+    reference = fields.String()
+    currency = fields.String()
+    amount = fields.String()
+    base_currency = fields.String()
+    base_amount = fields.String()
+    reversed = fields.Boolean()
+    disbursed = fields.String()
+    committed = fields.String()
+    free = fields.String()
+    uses = fields.List(fields.Nested(TraceUseSchema))
+
+
+class TraceTotalsSchema(ma.Schema):
+    base_currency = fields.String()
+    contributed = fields.String()
+    disbursed = fields.String()
+    committed = fields.String()
+    free = fields.String()
+
+
+class DonorTraceSchema(ma.Schema):
+    donor_id = fields.Integer()
+    donor = fields.String()
+    as_of = fields.Date(allow_none=True)
+    contributions = fields.List(fields.Nested(TraceContributionSchema))
+    totals = fields.List(fields.Nested(TraceTotalsSchema))
+
+
+class DonorTraceArgs(ma.Schema):
+    donor_id = Id(required=True)
+    as_of = fields.Date(load_default=None)
+
+
+class AvailableArgs(ma.Schema):
+    fund_id = Id(required=True)
+
+
+class AvailableRowSchema(ma.Schema):
+    earmark = fields.Dict(allow_none=True)
+    available = fields.String()

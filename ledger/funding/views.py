@@ -6,32 +6,45 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, parse_money, problems
+from ledger.api import PageArgs, page_of, paginate, parse_money, problems, today
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import (
+    AlreadyReversed,
     Conflict,
+    ContributionCommitted,
     ExceedsPledge,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     NotFound,
+    PeriodClosed,
     RequestInProgress,
 )
-from ledger.funding import services
-from ledger.funding.models import Contribution, Donor, Fund, Pledge
+from ledger.funding import corrections, services
+from ledger.funding.models import ClosedPeriod, Contribution, Donor, Fund, Pledge, PledgeAmendment
 from ledger.funding.schemas import (
+    AvailableArgs,
+    AvailableRowSchema,
+    ClosedPeriodSchema,
     ContributionCreateSchema,
     ContributionListArgs,
     ContributionSchema,
+    CorrectionSchema,
     DonorCreateSchema,
     DonorListArgs,
     DonorSchema,
+    DonorTraceArgs,
+    DonorTraceSchema,
     FundCreateSchema,
     FundSchema,
+    PeriodCloseSchema,
+    PledgeAmendmentSchema,
+    PledgeAmendSchema,
     PledgeCreateSchema,
     PledgeListArgs,
     PledgeSchema,
 )
+from ledger.funding.trace import available_by_earmark, donor_trace
 from ledger.idempotency.services import HEADER_DOC, idempotent
 
 blp = Blueprint("funding", __name__, description="Funds, donors, pledges and contributions")
@@ -201,3 +214,129 @@ class ContributionById(MethodView):
     def get(self, contribution_id: int) -> Contribution:
         """One contribution."""
         return get_or_404(db.session, Contribution, contribution_id)
+
+
+@blp.route("/pledges/<int:pledge_id>/amend")
+class AmendPledge(MethodView):
+    @requires("clerk")
+    @problems(blp, NotFound, Conflict, PeriodClosed)
+    @blp.arguments(PledgeAmendSchema)
+    @blp.response(200, PledgeSchema)
+    def post(self, data: dict[str, Any], pledge_id: int) -> Pledge:
+        """Change a pledge's amount (never below what was received), with a reason;
+        the difference is posted as a new entry."""
+        return corrections.amend_pledge(
+            db.session,
+            current_user(),
+            pledge_id=pledge_id,
+            new_amount=parse_money(data),
+            reason=data["reason"],
+            value_date=data["value_date"] or today(),
+        )
+
+
+@blp.route("/pledges/<int:pledge_id>/cancel")
+class CancelPledge(MethodView):
+    @requires("clerk")
+    @problems(blp, NotFound, Conflict, PeriodClosed)
+    @blp.arguments(CorrectionSchema)
+    @blp.response(200, PledgeSchema)
+    def post(self, data: dict[str, Any], pledge_id: int) -> Pledge:
+        """Cancel what remains of a pledge; what was received stays."""
+        return corrections.cancel_pledge(
+            db.session,
+            current_user(),
+            pledge_id=pledge_id,
+            reason=data["reason"],
+            value_date=data["value_date"] or today(),
+        )
+
+
+@blp.route("/pledges/<int:pledge_id>/amendments")
+class PledgeAmendments(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(PledgeAmendmentSchema))
+    def get(self, args: dict[str, Any], pledge_id: int) -> dict[str, Any]:
+        """A pledge's amendments and cancellation, in order."""
+        get_or_404(db.session, Pledge, pledge_id)
+        stmt = select(PledgeAmendment).where(PledgeAmendment.pledge_id == pledge_id)
+        return paginate(db.session, stmt, PledgeAmendment.id, args)
+
+
+@blp.route("/contributions/<int:contribution_id>/reverse")
+class ReverseContribution(MethodView):
+    @requires("treasurer")
+    @idempotent
+    @problems(
+        blp,
+        NotFound,
+        AlreadyReversed,
+        ContributionCommitted,
+        PeriodClosed,
+        IdempotencyKeyMissing,
+        IdempotencyKeyReused,
+        RequestInProgress,
+    )
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(CorrectionSchema)
+    @blp.response(200, ContributionSchema)
+    def post(self, data: dict[str, Any], contribution_id: int) -> Contribution:
+        """A transfer returned to the donor: a new entry negating the receipt. Only
+        uncommitted money goes back. Needs an Idempotency-Key."""
+        return corrections.reverse_contribution(
+            db.session,
+            current_user(),
+            contribution_id=contribution_id,
+            reason=data["reason"],
+            value_date=data["value_date"] or today(),
+        )
+
+
+@blp.route("/funds/<int:fund_id>/periods")
+class Periods(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(ClosedPeriodSchema))
+    def get(self, args: dict[str, Any], fund_id: int) -> dict[str, Any]:
+        """The fund's closed periods."""
+        get_or_404(db.session, Fund, fund_id)
+        stmt = select(ClosedPeriod).where(ClosedPeriod.fund_id == fund_id)
+        return paginate(db.session, stmt, ClosedPeriod.id, args)
+
+    @requires("treasurer")
+    @problems(blp, NotFound, Conflict)
+    @blp.arguments(PeriodCloseSchema)
+    @blp.response(201, ClosedPeriodSchema)
+    def post(self, data: dict[str, Any], fund_id: int) -> ClosedPeriod:
+        """Close a month that has ended: no entry may be dated inside it again."""
+        return corrections.close_period(
+            db.session,
+            current_user(),
+            fund_id=fund_id,
+            period=data["period"],
+            reason=data["reason"],
+        )
+
+
+@blp.route("/reports/donor-trace")
+class DonorTrace(MethodView):
+    @requires("treasurer", "compliance", read=True)
+    @blp.arguments(DonorTraceArgs, location="query")
+    @blp.response(200, DonorTraceSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Where one donor's money went: each contribution, the commitments it backs
+        and the payments it made, what is still committed and what is free."""
+        donor = get_or_404(db.session, Donor, args["donor_id"])
+        return donor_trace(db.session, donor, args["as_of"])
+
+
+@blp.route("/reports/available")
+class Available(MethodView):
+    @requires(*STAFF, read=True)
+    @blp.arguments(AvailableArgs, location="query")
+    @blp.response(200, AvailableRowSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Received, uncommitted money per earmark (null: unearmarked)."""
+        fund = get_or_404(db.session, Fund, args["fund_id"])
+        return available_by_earmark(db.session, fund)

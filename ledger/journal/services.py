@@ -72,6 +72,7 @@ def post_entry(
         base_total += line.base_amount_minor
     if any(per_currency.values()) or base_total:
         raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
+    assert_period_open(session, fund_id, value_date)
     entry = JournalEntry(
         fund_id=fund_id,
         kind=kind,
@@ -101,6 +102,71 @@ def post_entry(
     )
     session.flush()
     return entry
+
+
+def assert_period_open(session: Session, fund_id: int, value_date: dt.date) -> None:
+    """Refuse a value date inside a closed period: a report as of a date in a closed
+    period never changes. Corrections go in the open period and point back."""
+    from ledger.errors import PeriodClosed
+    from ledger.funding.models import ClosedPeriod
+
+    closed = session.scalars(
+        select(ClosedPeriod).where(
+            ClosedPeriod.fund_id == fund_id,
+            ClosedPeriod.starts_on <= value_date,
+            ClosedPeriod.ends_on >= value_date,
+        )
+    ).first()
+    if closed is not None:
+        raise PeriodClosed(
+            f"{value_date.isoformat()} is in {closed.period}, which is closed for fund "
+            f"{fund_id}; date the entry in an open period (a correction points back to what "
+            "it corrects).",
+            errors={"value_date": [f"Period {closed.period} is closed."]},
+        )
+
+
+def reverse_entry(
+    session: Session,
+    original: JournalEntry,
+    *,
+    kind: str,
+    value_date: dt.date,
+    memo: str,
+    source: tuple[str, int],
+    actor: User | None,
+    accounts: frozenset[str] | None = None,
+) -> JournalEntry:
+    """A new entry with ``original``'s lines negated (only those on ``accounts`` if
+    given), pointing back at it. The original is never touched."""
+    lines = [
+        Line(
+            line.account,
+            line.currency,
+            -line.amount_minor,
+            -line.base_amount_minor,
+            {
+                "donor_id": line.donor_id,
+                "pledge_id": line.pledge_id,
+                "project_id": line.project_id,
+                "payee_id": line.payee_id,
+                "spending_request_id": line.spending_request_id,
+            },
+        )
+        for line in original.lines
+        if accounts is None or line.account in accounts
+    ]
+    return post_entry(
+        session,
+        fund_id=original.fund_id,
+        kind=kind,
+        value_date=value_date,
+        memo=memo,
+        source=source,
+        lines=lines,
+        actor=actor,
+        reverses_id=original.id,
+    )
 
 
 def pair(

@@ -45,6 +45,23 @@ class PayeeCreateSchema(ma.Schema):
     )
 
 
+class PayeeChangeSchema(ma.Schema):
+    """The fields a clerk may correct; every change is screened again."""
+
+    name = Text(300, required=False)
+    aliases = fields.List(Text(300), validate=validate.Length(max=50))
+    original_script_name = Text(300, required=False, allow_none=True)
+    identifiers = fields.List(fields.Nested(IdentifierSchema), validate=validate.Length(max=20))
+    birth_date = fields.Date(allow_none=True)
+    country = Country()
+    bank_account = Text(64, required=False, allow_none=True)
+
+    @ma.validates_schema
+    def _something(self, data: dict[str, object], **kw: object) -> None:
+        if not data:
+            raise ma.ValidationError("Name at least one field to change.")
+
+
 class PayeeSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
+from ledger.db import get_or_404
 from ledger.errors import ValidationFailed
 from ledger.payees.models import Payee, RelatedParty
+from ledger.screening.services import screen_payee
 
 
 def create_payee(
@@ -42,18 +44,52 @@ def create_payee(
     session.add(payee)
     session.flush()
     for i, party in enumerate(related_parties or []):
-        linked = party.get("linked_payee_id")
-        if linked is not None and (linked == payee.id or session.get(Payee, linked) is None):
-            raise ValidationFailed(
-                f"related_parties.{i}.linked_payee_id", f"No other payee with id {linked}."
-            )
-        session.add(RelatedParty(payee_id=payee.id, **party))
+        _add_party(session, payee, party, f"related_parties.{i}.linked_payee_id")
     session.flush()
     session.refresh(payee, ["related_parties"])
+    record(session, actor, "payee.created", payee, after=payee_snapshot(payee))
+    screen_payee(session, payee, actor, "payee.created")
+    return payee
+
+
+def _add_party(session: Session, payee: Payee, party: dict[str, Any], field: str) -> RelatedParty:
+    linked = party.get("linked_payee_id")
+    if linked is not None and (linked == payee.id or session.get(Payee, linked) is None):
+        raise ValidationFailed(field, f"No other payee with id {linked}.")
+    row = RelatedParty(payee_id=payee.id, **party)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def payee_snapshot(payee: Payee) -> dict[str, Any]:
+    """The payee as the audit trail keeps it: with its parties, account masked."""
     after = snapshot(payee)
     after["related_parties"] = [snapshot(p) for p in payee.related_parties]
     after["bank_account"] = mask_account(payee.bank_account)
-    record(session, actor, "payee.created", payee, after=after)
+    return after
+
+
+def update_payee(session: Session, actor: User, payee_id: int, changes: dict[str, Any]) -> Payee:
+    """Change a payee's names, identifiers or details; it is screened again."""
+    payee = get_or_404(session, Payee, payee_id)
+    before = payee_snapshot(payee)
+    for key, value in changes.items():
+        setattr(payee, key, list(value) if isinstance(value, list) else value)
+    session.flush()
+    record(session, actor, "payee.changed", payee, before=before, after=payee_snapshot(payee))
+    screen_payee(session, payee, actor, "payee.changed")
+    return payee
+
+
+def add_related_party(session: Session, actor: User, payee_id: int, party: dict[str, Any]) -> Payee:
+    """Add an owner, director or signatory; the payee is screened again."""
+    payee = get_or_404(session, Payee, payee_id)
+    before = payee_snapshot(payee)
+    _add_party(session, payee, party, "linked_payee_id")
+    session.refresh(payee, ["related_parties"])
+    record(session, actor, "payee.changed", payee, before=before, after=payee_snapshot(payee))
+    screen_payee(session, payee, actor, "related_party.added")
     return payee
 
 

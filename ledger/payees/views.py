@@ -12,8 +12,14 @@ from ledger.compliance.services import payment_blocks
 from ledger.db import db, get_or_404
 from ledger.funding.views import STAFF
 from ledger.payees.models import Payee
-from ledger.payees.schemas import PayeeCreateSchema, PayeeListArgs, PayeeSchema
-from ledger.payees.services import create_payee
+from ledger.payees.schemas import (
+    PayeeChangeSchema,
+    PayeeCreateSchema,
+    PayeeListArgs,
+    PayeeSchema,
+    RelatedPartyInSchema,
+)
+from ledger.payees.services import add_related_party, create_payee, update_payee
 
 blp = Blueprint("payees", __name__, description="Payees and their related parties")
 
@@ -58,3 +64,20 @@ class PayeeById(MethodView):
     def get(self, payee_id: int) -> Payee:
         """One payee, with whether it can be paid now and what blocks it."""
         return with_state(get_or_404(db.session, Payee, payee_id))
+
+    @requires("clerk")
+    @blp.arguments(PayeeChangeSchema)
+    @blp.response(200, PayeeSchema)
+    def patch(self, data: dict[str, Any], payee_id: int) -> Payee:
+        """Correct a payee's names, identifiers or details; it is screened again."""
+        return with_state(update_payee(db.session, current_user(), payee_id, data))
+
+
+@blp.route("/payees/<int:payee_id>/related-parties")
+class RelatedParties(MethodView):
+    @requires("clerk")
+    @blp.arguments(RelatedPartyInSchema)
+    @blp.response(201, PayeeSchema)
+    def post(self, data: dict[str, Any], payee_id: int) -> Payee:
+        """Add an owner, director or signatory; the payee is screened again."""
+        return with_state(add_related_party(db.session, current_user(), payee_id, data))

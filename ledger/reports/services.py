@@ -36,7 +36,9 @@ def _figures(sums: dict[tuple[str, str], int]) -> dict[str, int]:
     disbursed = account(j.DISBURSEMENTS)
     return {
         "pledged": -account(j.CONTRIBUTIONS_PLEDGED),
-        "received": sums.get((j.CASH, "contribution"), 0),
+        # Money in, less transfers returned to donors.
+        "received": sums.get((j.CASH, "contribution"), 0)
+        + sums.get((j.CASH, "contribution_reversal"), 0),
         "outstanding_pledges": account(j.PLEDGES_RECEIVABLE),
         "committed": committed_open + disbursed,
         "disbursed": disbursed,

@@ -1,18 +1,35 @@
-"""Reports for auditors: computed in the database, as of any date."""
+"""Reports for auditors: computed in the database, as of any date, in any format.
+
+``GET /reports`` lists them; ``GET /reports/{name}`` runs one, as JSON or, by
+``format=`` or the ``Accept`` header, CSV, XLSX or PDF. Fund position and trial
+balance keep their own JSON shape at their own paths (the other formats are the
+registry's, like every report); ``GET /reports/iati`` is the IATI 2.03 export.
+"""
 
 from typing import Any
 
 import marshmallow as ma
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from ledger.api import AsOfArgs, Id
-from ledger.auth.access import requires
+from ledger.api import AsOfArgs, Id, problems
+from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
+from ledger.errors import NotFound, ValidationFailed
 from ledger.funding.models import Fund
 from ledger.journal.services import trial_balance
 from ledger.money import format_minor, minor_units
+from ledger.reports.formats import (
+    FORMATS,
+    MEDIA_TYPES,
+    NotAcceptable,
+    choose_format,
+    filename,
+    render,
+)
+from ledger.reports.registry import REPORTS, ReportParams, build, get_report, report_names
 from ledger.reports.services import FIGURES, fund_position
 
 blp = Blueprint("reports", __name__, description="Reports for auditors")
@@ -20,8 +37,36 @@ blp = Blueprint("reports", __name__, description="Reports for auditors")
 READERS = ("treasurer", "compliance")
 
 
+def _formats_doc(json_schema: str) -> dict[str, Any]:
+    """The 200 answer in every format (``@blp.doc`` replaces the generated content)."""
+    content: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{json_schema}"}}
+    }
+    for fmt, media in MEDIA_TYPES.items():
+        if fmt != "json":
+            content[media] = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "200": {
+            "description": "The report: JSON, or by `format=` or `Accept` CSV, XLSX or PDF",
+            "content": content,
+        }
+    }
+
+
 class FundReportArgs(AsOfArgs):
     fund_id = Id(required=True)
+
+
+class ReportArgs(AsOfArgs):
+    fund_id = Id(metadata={"description": "The fund (required by every report of one fund)"})
+    format = fields.String(
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "json, csv, xlsx or pdf; else the Accept header decides"},
+    )
+
+
+class FormatArgs(FundReportArgs):
+    format = ReportArgs._declared_fields["format"]
 
 
 _figures = {name: fields.String() for name in FIGURES}
@@ -61,14 +106,124 @@ class TrialBalanceSchema(ma.Schema):
     balanced = fields.Boolean()
 
 
+class ReportColumnSchema(ma.Schema):
+    key = fields.String()
+    title = fields.String()
+    type = fields.String(metadata={"description": "text, int, date, datetime, money, percent"})
+    currency = fields.String(
+        metadata={"description": "For money: 'base', or the row key holding the currency"}
+    )
+
+
+class ChainHeadSchema(ma.Schema):
+    seq = fields.Integer()
+    hash = fields.String()
+
+
+class ReportSchema(ma.Schema):
+    """A report as a table: the same rows and totals as its CSV, XLSX and PDF."""
+
+    report = fields.String()
+    title = fields.String()
+    fund_id = fields.Integer(allow_none=True)
+    fund = fields.String(allow_none=True)
+    base_currency = fields.String(allow_none=True)
+    as_of = fields.String(allow_none=True)
+    generated_at = fields.String()
+    generated_by = fields.String(allow_none=True)
+    audit_chain_head = fields.Nested(ChainHeadSchema)
+    columns = fields.List(fields.Nested(ReportColumnSchema))
+    rows = fields.List(fields.Dict(), metadata={"description": "Amounts are decimal strings"})
+    totals = fields.List(fields.Dict())
+    notes = fields.Dict()
+
+
+class ReportInfoSchema(ma.Schema):
+    name = fields.String()
+    title = fields.String()
+    description = fields.String()
+    needs_fund = fields.Boolean()
+
+
+def export(name: str, args: dict[str, Any]) -> Response:
+    """Run report ``name`` and answer it in the format asked for."""
+    get_report(name)  # an unknown name is a 404 before anything else
+    fmt = choose_format(args.get("format"), request.accept_mimetypes)
+    params = ReportParams(args.get("fund_id"), args.get("as_of"), current_user().name)
+    data = build(db.session, name, params)
+    response = Response(render(data, fmt), mimetype=MEDIA_TYPES[fmt])
+    if fmt != "json":
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename(data, fmt)}"'
+    return response
+
+
+def _wants_table(args: dict[str, Any]) -> bool:
+    return choose_format(args.get("format"), request.accept_mimetypes) != "json"
+
+
+@blp.route("/reports")
+class ReportList(MethodView):
+    @requires(*READERS, read=True)
+    @blp.response(200, ReportInfoSchema(many=True))
+    @problems(blp)
+    def get(self) -> list[dict[str, Any]]:
+        """The reports this API runs, by name (IATI: ``/reports/iati``)."""
+        return [
+            {
+                "name": name,
+                "title": REPORTS[name].title,
+                "description": REPORTS[name].description,
+                "needs_fund": REPORTS[name].needs_fund,
+            }
+            for name in report_names()
+        ]
+
+
+@blp.route("/reports/<string:name>")
+class NamedReport(MethodView):
+    @requires(*READERS, read=True)
+    @blp.arguments(ReportArgs, location="query")
+    @blp.response(200, ReportSchema)
+    @blp.doc(responses=_formats_doc("Report"))
+    @problems(blp, NotFound, NotAcceptable, ValidationFailed)
+    def get(self, args: dict[str, Any], name: str) -> Response:
+        """Run a report (see ``GET /reports``) as of a date: JSON, CSV, XLSX or PDF.
+
+        An unknown name is `404 not_found`; an unknown `format` `422
+        validation_error`; an `Accept` header no format satisfies `406
+        not_acceptable`; a report of one fund without `fund_id` `422`."""
+        return export(name, args)
+
+
+@blp.route("/reports/iati")
+class IatiExport(MethodView):
+    @requires(*READERS, read=True)
+    @blp.arguments(FundReportArgs, location="query")
+    @blp.response(200, {"type": "string"}, content_type="application/xml")
+    @problems(blp, NotFound, ValidationFailed)
+    def get(self, args: dict[str, Any]) -> Response:
+        """The fund's projects as IATI 2.03 activities: incoming pledges (13), incoming
+        funds (1), outgoing commitments (2) and disbursements (3)."""
+        from ledger.reports.iati import iati_activities
+
+        fund = get_or_404(db.session, Fund, args["fund_id"])
+        body = iati_activities(db.session, fund, args["as_of"])
+        return Response(body, mimetype="application/xml")
+
+
 @blp.route("/reports/fund-position")
 class FundPosition(MethodView):
     @requires(*READERS, read=True)
-    @blp.arguments(FundReportArgs, location="query")
+    @blp.arguments(FormatArgs, location="query")
     @blp.response(200, FundPositionSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    @blp.doc(responses=_formats_doc("FundPosition"))
+    @problems(blp, NotFound, NotAcceptable, ValidationFailed)
+    def get(self, args: dict[str, Any]) -> Any:
         """Pledged, received, outstanding, committed, disbursed, committed-not-disbursed
-        and available: per currency and in base currency, as of a date."""
+        and available: per currency and in base currency, as of a date. CSV, XLSX and
+        PDF are the table of ``GET /reports/fund-position`` in the registry."""
+        if _wants_table(args):
+            return export("fund-position", args)
         fund = get_or_404(db.session, Fund, args["fund_id"])
         return fund_position(db.session, fund, args["as_of"])
 
@@ -76,10 +231,14 @@ class FundPosition(MethodView):
 @blp.route("/reports/trial-balance")
 class TrialBalance(MethodView):
     @requires(*READERS, read=True)
-    @blp.arguments(FundReportArgs, location="query")
+    @blp.arguments(FormatArgs, location="query")
     @blp.response(200, TrialBalanceSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    @blp.doc(responses=_formats_doc("TrialBalance"))
+    @problems(blp, NotFound, NotAcceptable, ValidationFailed)
+    def get(self, args: dict[str, Any]) -> Any:
         """Debits and credits per account and currency; they balance at every instant."""
+        if _wants_table(args):
+            return export("trial-balance", args)
         fund = get_or_404(db.session, Fund, args["fund_id"])
         rows = trial_balance(db.session, fund.id, args["as_of"])
         base_digits = minor_units(fund.base_currency)

@@ -12,8 +12,10 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
 
 1. Arabic script: harakat and tatweel removed; the article ``ال`` split off;
    ``أبو`` / ``ابن`` / ``عبد`` recognised as particles; ``ة`` dropped; each word
-   transliterated by ICU (through ``rigour.text.ascii_text``).
-2. Every other script: ``rigour.text.ascii_text`` (ICU / normality); person
+   transliterated by ICU (through ``rigour.text.ascii_text``). Hebrew is read
+   the same way (an abjad: consonants letter by letter).
+2. Every other script: ``rigour.text.ascii_text`` (ICU / normality; Hangul
+   with a table of Korean surnames); person
    titles (``rigour.names.remove_person_prefixes`` plus Arabic honorifics such
    as Sheikh and Hajj) and legal forms (``rigour.names.remove_org_types`` plus
    Co., Company, Est., Establishment) removed; hyphenated and standalone
@@ -35,15 +37,19 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
    parts); business-activity words (Trading, Contracting, General …) weigh
    less; a single letter matches a part with that initial.
 6. The score is the share of the shorter name's weight that found a match,
-   lightly discounted by what the longer name has left over.
+   lightly discounted by what the longer name has left over; a Latin part's
+   weight falls with how many list entries carry it (a static table,
+   `ledger.screening.name_frequencies`, generated from the lists): a found
+   Mohammed is weaker evidence than a found Shaaban.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +58,7 @@ from rapidfuzz.distance import Indel, JaroWinkler, Levenshtein
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
 
+from ledger.screening.name_frequencies import MIN_ENTRIES, PART_ENTRIES
 from ledger.screening.sources import ListEntry
 
 __all__ = [
@@ -70,13 +77,18 @@ __all__ = [
 
 #: Bump whenever a change can move any score: stored screening results say
 #: which matcher produced them, and re-screening is due when it changes.
-MATCHER_VERSION = "1.1"
+MATCHER_VERSION = "1.2"
 
 #: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
 #: the labelled benchmark (benchmarks/screening); config/screening.toml can
 #: override it, and every function that decides takes the threshold as a
 #: parameter.
 REVIEW_THRESHOLD = 0.80
+
+#: A part on many list entries says less (Mohammed, Ahmad): its weight falls by
+#: this much per doubling of its entries beyond `MIN_ENTRIES`, to the floor.
+COMMON_PART_SLOPE = 0.08
+COMMON_PART_FLOOR = 0.65
 
 #: A weak alias (UN quality "Low", OFAC remarks a.k.a.) is a broad nickname:
 #: its name score is multiplied by this.
@@ -86,7 +98,9 @@ WEAK_ALIAS_FACTOR = 0.85
 # Small closed word classes that no library lists for Arabic-region names.
 # rigour supplies the international legal forms and person titles.
 
-_ARTICLES = frozenset({"al", "el", "ul", "il", "l", "ud", "ad", "ed", "ar", "as", "ash", "az"})
+_ARTICLES = frozenset(
+    {"al", "el", "ul", "il", "l", "ud", "ur", "ad", "ed", "ar", "as", "ash", "az"}
+)
 # The second half of a compound given name (Nasr ad-Din, Hidayat Allah) is
 # joined to the first, as the Latin spellings Nasruddin, Hidayatullah do.
 _COMPOUND_TAILS = {
@@ -96,15 +110,16 @@ _COMPOUND_TAILS = {
 }  # fmt: skip
 _BARRIER = ","  # a comma: "ABD, Ahmad" is family name Abd, given name Ahmad
 _HYPHEN_ARTICLE = re.compile(
-    r"\b(?:al|el|ul|il|ad|ed|ar|er|as|es|ash|esh|at|et|az|ez|an|en|ath|adh|ad|aj)-(?=[a-z])"
+    r"\b(?:al|el|ul|il|ad|ed|ar|er|ur|as|es|ash|esh|at|et|az|ez|an|en|ath|adh|ad|aj)-(?=[a-z])"
 )
 _TITLES = frozenset(
     {
         "mr", "mrs", "ms", "miss", "dr", "doctor", "prof", "professor", "eng", "engineer",
         "sheikh", "shaykh", "shaikh", "sheik", "cheikh", "haj", "hajj", "hajji", "haji",
-        "mullah", "mulla", "maulana", "mawlana", "maulvi", "mawlawi", "imam",
+        "mullah", "mulla", "maulana", "mawlana", "maulvi", "mawlawi", "imam", "jr", "junior",
     }
 )  # fmt: skip
+_MESSRS = re.compile(r"(?i)(?<![a-z0-9])(?:m/s|messrs)(?![a-z0-9])\.?")
 _STOPWORDS = frozenset({"for", "of", "the", "and", "li", "lil", "wa", "w", "de", "la", "del"})
 _LEGAL_FORMS = frozenset(
     {
@@ -112,7 +127,7 @@ _LEGAL_FORMS = frozenset(
         "limited", "llc", "plc", "est", "establishment", "establishments", "sa", "sarl",
         "sal", "gmbh", "ag", "fze", "fzco", "fzc", "fzllc", "jsc", "ojsc", "cjsc", "pjsc",
         "pvt", "bv", "nv", "srl", "spa", "ltda", "cia", "wll", "lp", "llp", "ooo", "zao",
-        "oao", "pte", "sdn", "bhd", "cv",
+        "oao", "pte", "sdn", "bhd", "cv", "private", "public", "joint", "stock",
     }
 )  # fmt: skip
 _GENERIC_ORG = frozenset(
@@ -144,6 +159,16 @@ _GENERIC_ORG = frozenset(
         "manufacturing", "factories", "mills", "mill", "farm", "farms", "dairy",
     }
 )  # fmt: skip
+# Abbreviations that lists and payees write for whole words.
+_ABBREVIATIONS = {
+    "shpg": "shipping", "intl": "international", "mfg": "manufacturing", "bros": "brothers",
+    "mhd": "muhammad", "mohd": "muhammad", "mhmd": "muhammad",
+    # and forms of one activity word
+    "charitable": "charity", "organisation": "organization", "centre": "center",
+}  # fmt: skip
+# An acronym in brackets after a name (KHATIBA AL-TAWHID WAL-JIHAD (KTJ)).
+_BRACKETED_ACRONYM = re.compile(r"(?<=\S)\s*\(\s*[A-Z0-9.&-]{2,8}\s*\)")
+_WADE_GILES_HS = re.compile(r"\bhs(?=[aeiou])")
 _ABD = re.compile(r"^abd(?:[aeiou]l|ul|el|al|ol|il|ou|u)?(?=[a-z]{2,}$)")
 _ABD_WORDS = frozenset({"abd", "abdel", "abdul", "abdal", "abdil", "abdol", "abdu", "abdoul"})
 _PREFIXES = {
@@ -153,7 +178,10 @@ _PREFIXES = {
 }  # fmt: skip
 
 # Arabic script.
-_ARABIC_CHAR = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+# Abjads (Arabic, Hebrew): written without short vowels, compared on consonants.
+_ARABIC_CHAR = re.compile(
+    r"[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
+)
 _ARABIC_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640\u06d6-\u06ed]")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3\w]+")
 _ARABIC_PARTICLES = {
@@ -174,9 +202,14 @@ _PERSIAN = str.maketrans(
         "\u0649": "\u064a",  # alef maksura -> yeh
     }
 )
+# fmt: off
 _ARABIC_DROP = frozenset(
-    {"شركة", "مؤسسة", "للمقاولات", "للتجارة", "لل", "و", "في", "من", "الشيخ", "شيخ", "الحاج"}
+    {
+        "شركة", "مؤسسة", "للمقاولات", "للتجارة", "لل", "و", "في", "من", "الشيخ", "شيخ", "الحاج",
+        "الإبن", "الابن", "لمتد", "ليمتد", "المحدودة",  # Jr., Ltd
+    }
 )
+# fmt: on
 
 
 # --------------------------------------------------------------------------- tokens
@@ -192,8 +225,10 @@ class Token:
     skeletons: tuple[str, ...]  # the skeleton's readings (ambiguous letters), first = skeleton
     vowels: str  # long vowels an Arabic spelling writes (a, i, u); "" for Latin parts
     prefix: str = ""  # "abu", "bin" or "umm" when the part follows one
-    weight: float = 1.0
+    weight: float = 1.0  # less for generic words, lone particles and initials
     initial: bool = False
+    full: bool = True  # a name part proper: not an initial, a lone particle or a generic word
+    rarity: float = 1.0  # what the part says: less when many list entries carry it
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +241,19 @@ class NormalizedName:
     joined: str  # keys joined, in order: catches split / merged parts
     joined_skeleton: str
     weight: float  # sum of the parts' weights
+    information: float  # sum of the parts' weights times their rarity: what the name says
 
 
 _FOLD_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), r)
     for p, r in (
+        (r"dzh", "j"),  # Russian transliteration of jim (Dzhihad)
+        (r"x", "ks"),  # Alexander / Aleksandr
         (r"ck|q|c(?=[aou])", "k"),
+        (r"c(?=[eiy])", "s"),  # Feliciano: c before e / i is an s
         (r"ph", "f"),
         (r"ou|oo|o|u|w", "u"),
+        (r"e[iy](?![aeiou])", "ai"),  # the diphthong: Hussein / Husain, Seif / Saif, Mdein
         (r"ee|ie|ei|ey|y|i", "i"),
         (r"e", "a"),
         (r"(.)\1+", r"\1"),
@@ -260,11 +300,11 @@ _READINGS = {
     "dh": ("z", "d"),  # dhal, dad, za
     "th": ("s", "t", "z"),  # tha (Uthman / Osman / Otman), za (Kathim / Kazim)
     "ch": ("sh", "kh", "ch"),  # French sh (Charia), German kh, Persian / Slavic ch
-    "zh": ("j", "z"),
+    "zh": ("j", "z", "zh"),  # Zhukov, Mazhar; also z + h (Al-Azhar)
     "gh": ("k",),
     "dj": ("j",),
     "sh": ("sh",),
-    "kh": ("kh",),
+    "kh": ("kh", "k"),  # kh is also k + h, or a misheard kaf (MAKHTAB for مكتب)
 }
 _MAX_READINGS = 8
 
@@ -310,6 +350,14 @@ _AR_LETTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ژ": ("zh", ("j", "z")), "گ": ("g", ("k", "j")), "ڑ": ("r", ("r",)), "ڈ": ("d", ("d",)),
     "ٹ": ("t", ("t",)), "ں": ("n", ("n",)), "ہ": ("h", ("h",)), "ھ": ("h", ("h",)),  # noqa: RUF001
     "ے": ("i", ("",)), "ۃ": ("a", ("", "t")), "ڤ": ("v", ("v", "f")),
+    # Hebrew, read the same way (vav and yod are vowels or v / y).
+    "א": ("a", ("",)), "ב": ("b", ("b", "v")), "ג": ("g", ("j", "k")), "ד": ("d", ("d",)),
+    "ה": ("h", ("h",)), "ו": ("u", ("", "v")), "ז": ("z", ("z",)), "ח": ("kh", ("kh", "h")),  # noqa: RUF001
+    "ט": ("t", ("t",)), "י": ("i", ("",)), "כ": ("k", ("k", "kh")), "ך": ("kh", ("kh", "k")),  # noqa: RUF001
+    "ל": ("l", ("l",)), "מ": ("m", ("m",)), "ם": ("m", ("m",)), "נ": ("n", ("n",)),
+    "ן": ("n", ("n",)), "ס": ("s", ("s",)), "ע": ("", ("",)), "פ": ("p", ("p", "f")),  # noqa: RUF001
+    "ף": ("f", ("f", "p")), "צ": ("ts", ("ts", "tz", "z")), "ץ": ("ts", ("ts", "tz", "z")),
+    "ק": ("k", ("k",)), "ר": ("r", ("r",)), "ש": ("sh", ("sh", "s")), "ת": ("t", ("t", "s")),
 }  # fmt: skip
 
 
@@ -324,7 +372,7 @@ def _arabic_analysis(word: str) -> tuple[str, tuple[str, ...], str] | None:
         if found is None:
             return None
         latin, options = found
-        if n == last and letter in "هہ" and n > 0:  # noqa: RUF001
+        if n == last and letter in "هہה" and n > 0:
             latin, options = "a", ("", "h")  # final heh: Hamada / Hamadah
         elif n == last and letter == "ح" and n > 0:
             options = ("h", "")  # Saleh: romanisations drop a final -h
@@ -361,6 +409,11 @@ def _arabic_words(text: str, analysed: dict[str, tuple[str, tuple[str, ...], str
             words.append("abu")
             letters.append("")
             word = word[3:]
+        elif word.startswith("بن") and len(word) >= 6 and "bin" in words:
+            # A glued bin in a chain of them (بن عمر بن محمد بنحسين); not Benghazi.
+            words.append("bin")
+            letters.append("")
+            word = word[2:]
         if word.startswith("عبد"):
             word = word[3:]
             abd = True
@@ -385,13 +438,68 @@ def _arabic_words(text: str, analysed: dict[str, tuple[str, tuple[str, ...], str
     return words
 
 
+_HANGUL = re.compile(r"[\uac00-\ud7a3]+")
+# Korean surnames as they are romanised in names (ICU's Revised Romanisation
+# writes 김 gim, 박 bag, 이 i).
+_KOREAN_SURNAMES = {
+    "김": "kim", "이": "lee", "리": "ri", "박": "park", "최": "choi", "정": "jung", "강": "kang",
+    "조": "cho", "윤": "yoon", "장": "jang", "임": "lim", "한": "han", "오": "oh", "서": "seo",
+    "신": "shin", "권": "kwon", "황": "hwang", "안": "ahn", "송": "song", "류": "ryu",
+    "전": "jeon", "홍": "hong", "고": "ko", "문": "moon", "양": "yang", "손": "son", "배": "bae",
+    "백": "baek", "허": "heo", "남": "nam", "심": "sim", "노": "roh", "하": "ha", "곽": "kwak",
+    "성": "sung", "차": "cha", "주": "joo", "우": "woo", "구": "koo", "민": "min", "유": "yoo",
+}  # fmt: skip
+
+
+def _romanise_hangul(match: re.Match[str]) -> str:
+    """A Korean name in Hangul, romanised as names are (surname apart: 김정은 →
+    kim jongun); eo / eu written o / u, as in Jong Un."""
+    word = match.group()
+    first = 1 if 2 <= len(word) <= 4 and word[0] in _KOREAN_SURNAMES else 0
+    rest = "".join(ascii_text(c) for c in word[first:]).lower()
+    rest = rest.replace("eo", "o").replace("eu", "u")
+    return (_KOREAN_SURNAMES[word[0]] + " " if first else "") + rest
+
+
+def _remove_org_types(text: str) -> str:
+    """rigour's legal forms removed, but not the activity words some of them
+    hold: RAHMAH CHARITABLE ORGANIZATION stays a charity, not a bare Rahmah."""
+    removed = remove_org_types(text)
+    if removed == text:
+        return text
+    lost = Counter(re.findall(r"\w+", text.casefold())) - Counter(
+        re.findall(r"\w+", removed.casefold())
+    )
+    kept = [w for w in lost.elements() if w in _GENERIC_ORG]
+    return " ".join([removed, *kept]) if kept else removed
+
+
 def _latin_words(text: str) -> list[str]:
     # Apostrophes, ayn and hamza marks: Sa'id = Said.
     text = re.sub("['`\u00b4\u2019\u2018\u02bf\u02be]", "", text)
-    text = remove_person_prefixes(remove_org_types(text))
+    text = _MESSRS.sub(" ", text)  # M/S (Messrs) before a firm's name: a title
+    text = _BRACKETED_ACRONYM.sub(" ", text)
+    text = _HANGUL.sub(_romanise_hangul, text)
+    text = remove_person_prefixes(_remove_org_types(text))
     text = ascii_text(text).lower()
     text = _HYPHEN_ARTICLE.sub(" ", text)
-    return re.findall(r"[a-z0-9]+|,", text)
+    text = _WADE_GILES_HS.sub("x", text)  # Wade-Giles Hsueh = pinyin Xue
+    return [_ABBREVIATIONS.get(w, w) for w in re.findall(r"[a-z0-9]+|,", text)]
+
+
+def _rarity(key: str) -> float:
+    """How much a Latin-script name part says, from how many list entries
+    carry it (`name_frequencies`): 1 for a part on a handful of entries, down
+    to `COMMON_PART_FLOOR` for Mohammed or Ahmad. (Arabic-script parts keep
+    weight 1: their consonant skeletons collide too often to be counted.)"""
+    entries = PART_ENTRIES.get(key, 0)
+    if entries <= MIN_ENTRIES:
+        return 1.0
+    return max(COMMON_PART_FLOOR, 1.0 - COMMON_PART_SLOPE * math.log2(entries / MIN_ENTRIES))
+
+
+def _is_full_part(token: Token) -> bool:
+    return token.full
 
 
 def _tokens(
@@ -412,8 +520,10 @@ def _tokens(
         if word == _BARRIER:
             cleaned.append(word)
             continue
-        if not keep_all and (
-            word in _ARTICLES or word in _TITLES or word in _STOPWORDS or word in _LEGAL_FORMS
+        if (
+            not keep_all
+            and not arabic  # Arabic words are romanised: عمر is "mr", not Mr.
+            and (word in _ARTICLES or word in _TITLES or word in _STOPWORDS or word in _LEGAL_FORMS)
         ):
             continue
         if not arabic:
@@ -448,12 +558,16 @@ def _tokens(
         initial = len(word) == 1 and word.isalpha()
         if initial:
             weight = 0.5
+        full = weight == 1.0
         vowels = ""
         if analysed and word in analysed:
             key, skeletons, vowels = analysed[word]
         else:
             skeletons = _skeletons(key)
-        tokens.append(Token(word, key, skeletons[0], skeletons, vowels, prefix, weight, initial))
+        rarity = _rarity(key) if full and not arabic else 1.0
+        tokens.append(
+            Token(word, key, skeletons[0], skeletons, vowels, prefix, weight, initial, full, rarity)
+        )
         prefix = ""
     return tuple(tokens)
 
@@ -474,6 +588,7 @@ def normalize_name(name: str) -> NormalizedName:
         joined=joined,
         joined_skeleton=_skeleton(joined),
         weight=sum(t.weight for t in tokens),
+        information=sum(t.weight * t.rarity for t in tokens),
     )
 
 
@@ -516,27 +631,49 @@ def _readings_similarity(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
     return best
 
 
+_NOT_VOWEL = re.compile(r"[^aiu]")
+
+
 def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
     if a.initial or b.initial:
         if a.initial and b.initial:
             return 1.0 if a.text == b.text else 0.0
+        if a.prefix or b.prefix:
+            return 0.0  # M. says nothing about Abu Mouailek: the initial would be of "Abu"
         return 0.85 if a.text[0] == b.text[0] else 0.0
     if a.key == b.key:
         sim = 1.0
     elif on_skeleton:
         if not (a.skeleton and b.skeleton):
             return 0.0
+        sim = _skeleton_similarity(a, b)
+        if sim <= 0.7:
+            return sim
         # Consonants decide; the long vowels Arabic does write must roughly
         # agree too (Hadi is not Huda).
-        sim = _skeleton_similarity(a, b) * (
-            0.6 + 0.4 * _vowel_agreement(a.vowels or b.vowels, b.key if a.vowels else a.key)
-        )
+        sim *= 0.6 + 0.4 * _vowel_agreement(a.vowels or b.vowels, b.key if a.vowels else a.key)
     else:
         if min(len(a.key), len(b.key)) <= 3:
             # Jaro-Winkler is too generous on short parts (Ali / Ala).
             sim = Indel.normalized_similarity(a.key, b.key)
+            if (
+                0.6 < sim < 0.9
+                and _NOT_VOWEL.sub("", a.key) == _NOT_VOWEL.sub("", b.key)
+                and _readings_similarity(a.skeletons, b.skeletons) == 1.0
+            ):
+                sim = 0.9  # same vowels, a letter romanised two ways (Chi / Shi)
         else:
             sim = JaroWinkler.normalized_similarity(a.key, b.key)
+            if (
+                a.key[0] != b.key[0]
+                and a.text[0] in "aeiou"  # a written vowel, not a folded w (Wisam)
+                and b.text[0] in "aeiou"
+                and min(len(a.key), len(b.key)) >= 5  # not Omar / Ammar
+            ):
+                # An initial vowel (often an ayn) is written i, e or a: Inayat / Anayat.
+                sim = max(sim, 0.95 * JaroWinkler.normalized_similarity(a.key[1:], b.key[1:]))
+        if sim <= 0.7:
+            return sim  # earns nothing whatever follows (the factors below are <= 1)
         if a.skeleton != b.skeleton:
             # Romanisations of one name differ in vowels; a different
             # consonant is a different name (Mohammed / Mohannad).
@@ -558,26 +695,34 @@ def _credit(sim: float) -> float:
 
 
 def _align(a: NormalizedName, b: NormalizedName) -> float:
-    on_skeleton = a.arabic != b.arabic or (a.arabic and b.arabic)
+    on_skeleton = a.arabic or b.arabic
     pairs: list[tuple[float, int, int]] = []
+    b_tokens = tuple(enumerate(b.tokens))
     for i, ta in enumerate(a.tokens):
-        for j, tb in enumerate(b.tokens):
+        for j, tb in b_tokens:
             sim = _part_similarity(ta, tb, on_skeleton)
             if sim > 0.7:
-                pairs.append((sim, i, j))
-    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+                pairs.append((-sim, i, j))
+    pairs.sort()  # best first; ties by position
     used_a: set[int] = set()
     used_b: set[int] = set()
     got_a = got_b = 0.0
-    for sim, i, j in pairs:
+    for neg_sim, i, j in pairs:
         if i in used_a or j in used_b:
             continue
         used_a.add(i)
         used_b.add(j)
-        credit = _credit(sim)
-        got_a += a.tokens[i].weight * credit
-        got_b += b.tokens[j].weight * credit
-    cov_a, cov_b = got_a / a.weight, got_b / b.weight
+        credit = _credit(-neg_sim)
+        wa, wb = a.tokens[i].weight, b.tokens[j].weight
+        if a.tokens[i].initial != b.tokens[j].initial:
+            # An initial says one letter: the full part it stands for earns
+            # no more than the initial weighs (Khaled A. is not Khaled Ashour).
+            wa = wb = min(wa, wb)
+        # Shares are counted on what the parts say: a found Mohammed is
+        # weaker evidence than a found Shaaban, a missed one a smaller gap.
+        got_a += wa * a.tokens[i].rarity * credit
+        got_b += wb * b.tokens[j].rarity * credit
+    cov_a, cov_b = got_a / a.information, got_b / b.information
     if math.isclose(a.weight, b.weight):
         short, long_ = min(cov_a, cov_b), max(cov_a, cov_b)
     elif a.weight < b.weight:
@@ -752,7 +897,7 @@ class SearchHit:
 def _keys(name: NormalizedName) -> set[str]:
     keys: set[str] = set()
     for t in name.tokens:
-        if t.initial or t.weight < 1.0:
+        if not t.full:
             continue  # initials, lone particles and generic words pick nothing
         if not name.arabic:
             keys.add("k:" + t.key)
@@ -821,7 +966,7 @@ class NameIndex:
             idf = self._idf(key)
             for index in postings:
                 votes[index] += idf
-        best = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[: self.max_candidates]
+        best = heapq.nsmallest(self.max_candidates, votes.items(), key=lambda kv: (-kv[1], kv[0]))
         return [index for index, _ in best]
 
     def candidates(self, name: str, *, identifiers: Sequence[str] = ()) -> set[int]:

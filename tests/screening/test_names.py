@@ -104,7 +104,8 @@ def test_candidates_are_tens_not_thousands(index: NameIndex) -> None:
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="known false positive: the two-part list name 'KHALALU, Ahmad' lies"
-                " almost wholly inside the five-part payee name (docs/screening.md)",
+                " almost wholly inside the five-part payee name (Khalalu ~ Khalil differ in"
+                " vowels only); weighting Ahmad as common is not enough (docs/screening.md)",
             ),
         ),
         "Mohammed Ahmad Abu Shaaban",
@@ -139,6 +140,18 @@ def test_unlisted_gaza_payees_do_not_reach_review(index: NameIndex, name: str) -
         ("TAHA YASSIN RAMADAN", "طه ياسين رمضان"),  # ض as d
         ("AHMAD ZIA AGHA", "احمد ضیا آغا"),  # ض as z (Persian)
         ("Rashid Taan Kathim", "رشيد طعان كاظم"),  # ظ as th
+        ("Александр Петров", "Alexander Petrov"),  # x = ks
+        ("WEI, Hsueh Kang", "WEI, Xuekang"),  # Wade-Giles / pinyin
+        ("CHANG, Chi Fu", "CHANG, Shi-Fu"),
+        ("משה", "Moshe"),  # Hebrew, read letter by letter like Arabic
+        ("דוד", "David"),
+        ("김정은", "Kim Jong Un"),  # Hangul with a surname table
+        ("RAHAT LTD.", "راحت لمتد"),  # Ltd in Arabic letters
+        ("KOREA SAMMA SHPG CO", "KOREA SAMMA SHIPPING CO"),
+        ("RAHMAN, Inayat ur", "UR-RAHMAN, Anayat"),
+        ("SEIFALLAH BEN OMAR BEN HASSINE", "سيف الله بن عمر بنحسين"),  # glued bin
+        ("ANSAR AL CHARIA BENGHAZI", "أنصار الشريعة - بنغازي"),  # ... but not in Benghazi
+        ("Mohamed Abu Middain", "Muhammad Abu Mdein"),  # the diphthong ai = ei
     ],
 )
 def test_same_name_written_differently_reaches_review(a: str, b: str) -> None:
@@ -156,6 +169,12 @@ def test_same_name_written_differently_reaches_review(a: str, b: str) -> None:
         ("Kamal Mohannad Raed Abu Holi", "KAMEL, Mohamed"),  # Mohannad is not Mohamed
         ("YOUSEF", "Suha Youssef Ashour"),  # one common word inside a long name
         ("Huda", "هادي"),  # same consonants, the long vowels Arabic writes differ
+        ("Raed Abu Mouailek", "Raed M. Hijazi"),  # M. is no initial of Abu Mouailek
+        ("Khaled Ashour", "Khaled A. Al-Fauwaz"),  # an initial says one letter
+        ("Osama Abu Sharekh", "M/S OSAMA KHAIRY HAFEZ TRADING EST."),  # M/S is a title
+        ("Al-Rahma Company for Glass", "RAHMAH CHARITABLE ORGANIZATION"),  # a charity
+        ("Mohammed Ahmad Khalil Abu Shaaban", "Muhammad Ahmed Khaliq"),  # common parts
+        ("Wisam Tareq Al-Kurd", "EL AISSAMI, Tareck"),  # w is no initial vowel
     ],
 )
 def test_different_parties_sharing_name_parts_stay_below_review(a: str, b: str) -> None:

@@ -1,0 +1,798 @@
+"""The reports of SPEC §6: each a query computed in the database, registered with
+its columns. Amounts leave these functions as integer minor units; the registry
+makes them exact decimals and totals them (``registry.build``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict
+from functools import partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from ledger.audit.models import AuditEvent
+from ledger.audit.services import verify_chain
+from ledger.auth.models import User
+from ledger.committee.models import SpendingRequest, Vote
+from ledger.compliance.models import Refusal, Restriction
+from ledger.disbursements.models import Disbursement
+from ledger.funding.models import Donor, Pledge
+from ledger.journal import services as j
+from ledger.journal.models import JournalEntry, JournalLine
+from ledger.payees.models import Payee
+from ledger.projects.models import Project
+from ledger.reports.registry import (
+    Chart,
+    Column,
+    QueryContext,
+    QueryResult,
+    Report,
+    percent,
+    register,
+)
+from ledger.reports.services import fund_position
+from ledger.screening.models import ReviewCase
+
+L = JournalLine
+
+
+def _sum_if(condition: Any, value: Any) -> Any:
+    """SUM(CASE WHEN condition THEN value ELSE 0 END), never NULL."""
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+
+
+def _lines(ctx: QueryContext, *columns: Any) -> sa.Select[Any]:
+    stmt = select(*columns).where(L.fund_id == ctx.fund_id)
+    if ctx.as_of is not None:
+        stmt = stmt.where(L.value_date <= ctx.as_of)
+    return stmt
+
+
+def _money(c: str, title: str, currency: str = "currency", total: bool = True) -> Column:
+    return Column(c, title, "money", currency, total)
+
+
+def _base(c: str, title: str, total: bool = True) -> Column:
+    return Column(c, title, "money", "base", total)
+
+
+# ---------------------------------------------------------------- fund position
+
+POSITION_FIGURES = (
+    ("pledged", "Pledged"),
+    ("received", "Received"),
+    ("outstanding_pledges", "Outstanding pledges"),
+    ("committed", "Committed"),
+    ("disbursed", "Disbursed"),
+    ("committed_not_disbursed", "Committed, not disbursed"),
+    ("cash", "Cash"),
+)
+
+
+def _fund_position(ctx: QueryContext) -> QueryResult:
+    assert ctx.fund is not None
+    position = fund_position(ctx.session, ctx.fund, ctx.as_of)
+    rows: list[dict[str, Any]] = []
+
+    def minor(text: str, currency: str) -> int:
+        from ledger.money import Money
+
+        return Money.parse(text, currency).minor
+
+    for by in position["by_currency"]:
+        c = by["currency"]
+        rows.append(
+            {"scope": "currency", "currency": c}
+            | {k: minor(by[k], c) for k, _ in POSITION_FIGURES}
+            | {"fx_differences": None, "available": None}
+        )
+    base, bc = position["base"], ctx.fund.base_currency
+    rows.append(
+        {"scope": "base (all currencies)", "currency": bc}
+        | {k: minor(base[k], bc) for k, _ in POSITION_FIGURES}
+        | {"fx_differences": minor(base["fx_differences"], bc)}
+        | {"available": minor(base["available"], bc)}
+    )
+    return rows, {}
+
+
+register(
+    Report(
+        name="fund-position",
+        title="Fund position",
+        description="Sources and uses of funds, per currency and in base currency.",
+        columns=(
+            Column("scope", "Scope"),
+            Column("currency", "Currency"),
+            *(_money(k, t, total=False) for k, t in POSITION_FIGURES),
+            _money("fx_differences", "FX differences", total=False),
+            _money("available", "Available", total=False),
+        ),
+        query=_fund_position,
+    )
+)
+
+
+# ---------------------------------------------------------------- pledge tracker
+
+
+def _pledge_tracker(ctx: QueryContext) -> QueryResult:
+    is_pledged = L.account == j.CONTRIBUTIONS_PLEDGED
+    is_received = sa.and_(L.account == j.CASH, L.kind == "contribution")
+    is_outstanding = L.account == j.PLEDGES_RECEIVABLE
+    stmt = (
+        _lines(
+            ctx,
+            Donor.id,
+            Donor.name,
+            Donor.country,
+            L.currency,
+            _sum_if(is_pledged, -L.amount_minor),
+            _sum_if(is_received, L.amount_minor),
+            _sum_if(is_outstanding, L.amount_minor),
+            _sum_if(is_pledged, -L.base_amount_minor),
+            _sum_if(is_received, L.base_amount_minor),
+            _sum_if(is_outstanding, L.base_amount_minor),
+        )
+        .join(Donor, Donor.id == L.donor_id)
+        .where(L.account.in_((j.CONTRIBUTIONS_PLEDGED, j.CASH, j.PLEDGES_RECEIVABLE)))
+        .group_by(Donor.id, Donor.name, Donor.country, L.currency)
+        .order_by(Donor.name, Donor.id, L.currency)
+    )
+    earmarks = _earmarks(ctx)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for donor_id, name, country, currency, *sums in ctx.session.execute(stmt):
+            p, r, o, bp, br, bo = (int(v) for v in sums)
+            yield {
+                "donor_id": donor_id,
+                "donor": name,
+                "country": country,
+                "currency": currency,
+                "pledged": p,
+                "received": r,
+                "outstanding": o,
+                "base_pledged": bp,
+                "base_received": br,
+                "base_outstanding": bo,
+                "fulfilled_pct": percent(br, bp),
+                "earmarks": "; ".join(earmarks.get((donor_id, currency), [])),
+            }
+
+    return rows(), {}
+
+
+def _earmarks(ctx: QueryContext) -> dict[tuple[int, str], list[str]]:
+    """Each donor's earmarks, described: a few rows per donor, read as they are."""
+    stmt = (
+        select(
+            Pledge.donor_id,
+            Pledge.currency,
+            Pledge.earmark_sector,
+            Pledge.earmark_location,
+            Project.name,
+        )
+        .outerjoin(Project, Project.id == Pledge.earmark_project_id)
+        .where(
+            Pledge.fund_id == ctx.fund_id,
+            sa.or_(
+                Pledge.earmark_sector.is_not(None),
+                Pledge.earmark_location.is_not(None),
+                Pledge.earmark_project_id.is_not(None),
+            ),
+        )
+        .distinct()
+    )
+    if ctx.as_of is not None:
+        stmt = stmt.where(Pledge.pledged_on <= ctx.as_of)
+    found: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for donor_id, currency, sector, location, project in ctx.session.execute(stmt):
+        parts = [
+            f"{label}={value}"
+            for label, value in (("sector", sector), ("location", location), ("project", project))
+            if value
+        ]
+        found[(donor_id, currency)].append(", ".join(parts))
+    return {k: sorted(v) for k, v in found.items()}
+
+
+register(
+    Report(
+        name="pledge-tracker",
+        title="Pledge tracker",
+        description="Per donor and currency: pledged, received, outstanding, % fulfilled, "
+        "earmarks.",
+        columns=(
+            Column("donor_id", "Donor id", "int"),
+            Column("donor", "Donor"),
+            Column("country", "Country"),
+            Column("currency", "Currency"),
+            _money("pledged", "Pledged"),
+            _money("received", "Received"),
+            _money("outstanding", "Outstanding"),
+            _base("base_pledged", "Pledged (base)"),
+            _base("base_received", "Received (base)"),
+            _base("base_outstanding", "Outstanding (base)"),
+            Column("fulfilled_pct", "% fulfilled", "percent"),
+            Column("earmarks", "Earmarks"),
+        ),
+        query=_pledge_tracker,
+        total_by="currency",
+        charts=(
+            Chart("Pledged and received per donor", "donor", ("base_pledged", "base_received")),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------- budget execution
+
+_GROUPINGS = {
+    "project": "Budget execution by project",
+    "sector": "Budget execution by sector",
+    "location": "Budget execution by location",
+}
+
+
+def _budget_execution(ctx: QueryContext, by: str) -> QueryResult:
+    per_project = (
+        _lines(
+            ctx,
+            L.project_id.label("project_id"),
+            _sum_if(L.account == j.COMMITMENTS, L.base_amount_minor).label("open"),
+            _sum_if(L.account == j.DISBURSEMENTS, L.base_amount_minor).label("paid"),
+        )
+        .where(L.account.in_((j.COMMITMENTS, j.DISBURSEMENTS)), L.project_id.is_not(None))
+        .group_by(L.project_id)
+        .subquery()
+    )
+    open_, paid = sa.func.coalesce(per_project.c.open, 0), sa.func.coalesce(per_project.c.paid, 0)
+    # A project shows once it exists as of the date, or once money moved for it.
+    shown = Project.fund_id == ctx.fund_id
+    if ctx.before is not None:
+        shown = sa.and_(
+            shown, sa.or_(per_project.c.project_id.is_not(None), Project.created_at < ctx.before)
+        )
+    keys: list[Any]
+    if by == "project":
+        keys = [Project.id, Project.name, Project.sector, Project.location]
+        sums = [Project.budget_minor, open_, paid]
+    else:
+        keys = [getattr(Project, by)]
+        sums = [sa.func.sum(Project.budget_minor), sa.func.sum(open_), sa.func.sum(paid)]
+    stmt = (
+        select(*keys, *sums)
+        .select_from(Project)
+        .outerjoin(per_project, per_project.c.project_id == Project.id)
+        .where(shown)
+        .order_by(*keys)
+    )
+    if by != "project":
+        stmt = stmt.group_by(*keys)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in ctx.session.execute(stmt):
+            *labels, budget, open_minor, paid_minor = row
+            open_minor, paid_minor = int(open_minor), int(paid_minor)
+            committed = open_minor + paid_minor
+            budget = None if budget is None else int(budget)
+            out: dict[str, Any] = dict(zip([k.key for k in keys], labels, strict=True))
+            if by == "project":
+                out = {
+                    "project_id": labels[0],
+                    "project": labels[1],
+                    "sector": labels[2],
+                    "location": labels[3],
+                }
+            yield out | {
+                "budget": budget,
+                "committed": committed,
+                "disbursed": paid_minor,
+                "committed_not_disbursed": open_minor,
+                "budget_remaining": None if budget is None else budget - committed,
+                "disbursed_pct": percent(paid_minor, committed),
+            }
+
+    return rows(), {}
+
+
+_EXECUTION_FIGURES = (
+    _base("budget", "Budget", total=False),
+    _base("committed", "Committed"),
+    _base("disbursed", "Disbursed"),
+    _base("committed_not_disbursed", "Committed, not disbursed"),
+    _base("budget_remaining", "Budget remaining", total=False),
+    Column("disbursed_pct", "% disbursed", "percent"),
+)
+
+for _by, _title in _GROUPINGS.items():
+    _labels: tuple[Column, ...]
+    if _by == "project":
+        _labels = (
+            Column("project_id", "Project id", "int"),
+            Column("project", "Project"),
+            Column("sector", "Sector"),
+            Column("location", "Location"),
+        )
+    else:
+        _labels = (Column(_by, _by.capitalize()),)
+    _charts = tuple(
+        Chart(f"Committed and disbursed per {label}", label, ("committed", "disbursed"))
+        for label in (("sector", "location") if _by == "project" else (_by,))
+    )
+    register(
+        Report(
+            name="budget-execution" if _by == "project" else f"budget-execution-by-{_by}",
+            title=_title,
+            description=f"Per {_by}, in base currency: committed, disbursed and budget.",
+            columns=(*_labels, *_EXECUTION_FIGURES),
+            query=partial(_budget_execution, by=_by),
+            charts=_charts,
+        )
+    )
+
+
+# ---------------------------------------------------------------- payee ledger
+
+
+def _payee_ledger(ctx: QueryContext) -> QueryResult:
+    D = Disbursement
+    # The payee's running total, by the database (a window function).
+    running = sa.func.sum(D.base_amount_minor).over(
+        partition_by=D.payee_id, order_by=(D.paid_on, D.id)
+    )
+    stmt = (
+        select(
+            Payee.id,
+            Payee.name,
+            D.id,
+            D.paid_on,
+            D.reference,
+            Project.name,
+            D.spending_request_id,
+            D.currency,
+            D.amount_minor,
+            D.base_amount_minor,
+            running,
+            D.screening,
+        )
+        .join(Payee, Payee.id == D.payee_id)
+        .join(SpendingRequest, SpendingRequest.id == D.spending_request_id)
+        .join(Project, Project.id == SpendingRequest.project_id)
+        .where(D.fund_id == ctx.fund_id)
+        .order_by(Payee.name, Payee.id, D.paid_on, D.id)
+    )
+    if ctx.as_of is not None:
+        stmt = stmt.where(D.paid_on <= ctx.as_of)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in ctx.session.execute(stmt.execution_options(yield_per=5000)):
+            screening = r[11] or {}
+            restrictions = screening.get("restrictions") or []
+            yield {
+                "payee_id": r[0],
+                "payee": r[1],
+                "disbursement_id": r[2],
+                "paid_on": r[3],
+                "reference": r[4],
+                "project": r[5],
+                "spending_request_id": r[6],
+                "currency": r[7],
+                "amount": int(r[8]),
+                "base_amount": int(r[9]),
+                "payee_running_base": int(r[10]),
+                "screening_state": screening.get("state", "unknown"),
+                "screened_at": screening.get("checked_at"),
+                "screening_restrictions": len(restrictions),
+            }
+
+    return rows(), {}
+
+
+register(
+    Report(
+        name="payee-ledger",
+        title="Payee ledger",
+        description="Every payment per payee, with the payee's screening state at the "
+        "moment of payment.",
+        columns=(
+            Column("payee_id", "Payee id", "int"),
+            Column("payee", "Payee"),
+            Column("disbursement_id", "Disbursement id", "int"),
+            Column("paid_on", "Paid on", "date"),
+            Column("reference", "Reference"),
+            Column("project", "Project"),
+            Column("spending_request_id", "Request id", "int"),
+            Column("currency", "Currency"),
+            _money("amount", "Amount"),
+            _base("base_amount", "Amount (base)"),
+            _base("payee_running_base", "Payee running total (base)", total=False),
+            Column("screening_state", "Screening at payment"),
+            Column("screened_at", "Screened at"),
+            Column("screening_restrictions", "Restrictions at payment", "int"),
+        ),
+        query=_payee_ledger,
+        total_by="currency",
+    )
+)
+
+
+# ---------------------------------------------------------------- restricted-party exceptions
+
+
+def _exceptions(ctx: QueryContext) -> QueryResult:
+    """Every refused attempt, every restriction set or lifted, every review case
+    opened and resolved (with its disposition), in time order.
+
+    Each kind of exception is one SELECT of the same columns, joined by UNION
+    ALL: a new kind is one more SELECT in ``sources``."""
+    actor = sa.orm.aliased(User)
+    columns = ("occurred_at", "event", "payee_id", "payee", "code", "detail", "by", "ref_id")
+
+    def source(
+        when: Any, event: str, payee_id: Any, code: Any, detail: Any, by: Any, ref: Any
+    ) -> sa.Select[Any]:
+        return (
+            select(
+                when.label("occurred_at"),
+                sa.literal(event, sa.String).label("event"),
+                payee_id.label("payee_id"),
+                Payee.name.label("payee"),
+                sa.cast(code, sa.String).label("code"),
+                sa.cast(detail, sa.String).label("detail"),
+                actor.name.label("by"),
+                ref.label("ref_id"),
+            )
+            .outerjoin(Payee, Payee.id == payee_id)
+            .outerjoin(actor, actor.id == by)
+        )
+
+    refused = source(
+        Refusal.occurred_at,
+        "refused_attempt",
+        Refusal.payee_id,
+        Refusal.code,
+        Refusal.detail,
+        Refusal.actor_id,
+        Refusal.spending_request_id,
+    ).select_from(Refusal)
+    if ctx.fund is not None:
+        in_fund = select(SpendingRequest.id).where(SpendingRequest.fund_id == ctx.fund.id)
+        refused = refused.where(
+            sa.or_(Refusal.spending_request_id.is_(None), Refusal.spending_request_id.in_(in_fund))
+        )
+    set_ = source(
+        Restriction.set_at,
+        "restriction_set",
+        Restriction.payee_id,
+        Restriction.source,
+        Restriction.reason,
+        Restriction.set_by,
+        Restriction.id,
+    ).select_from(Restriction)
+    lifted = (
+        source(
+            Restriction.lifted_at,
+            "restriction_lifted",
+            Restriction.payee_id,
+            Restriction.source,
+            Restriction.lift_reason,
+            Restriction.lifted_by,
+            Restriction.id,
+        )
+        .select_from(Restriction)
+        .where(Restriction.lifted_at.is_not(None))
+    )
+    opened = source(
+        ReviewCase.opened_at,
+        "review_case_opened",
+        ReviewCase.payee_id,
+        ReviewCase.kind,
+        sa.literal("score ", sa.String)
+        + ReviewCase.score
+        + " against watchlist entry "
+        + sa.cast(ReviewCase.entry_id, sa.String),
+        ReviewCase.opened_by,
+        ReviewCase.id,
+    ).select_from(ReviewCase)
+    resolved = (
+        source(
+            ReviewCase.resolved_at,
+            "review_case_resolved",
+            ReviewCase.payee_id,
+            ReviewCase.status,
+            ReviewCase.resolution_reason,
+            ReviewCase.resolved_by,
+            ReviewCase.id,
+        )
+        .select_from(ReviewCase)
+        .where(ReviewCase.resolved_at.is_not(None))
+    )
+    sources: list[tuple[sa.Select[Any], Any]] = [
+        (refused, Refusal.occurred_at),
+        (set_, Restriction.set_at),
+        (lifted, Restriction.lifted_at),
+        (opened, ReviewCase.opened_at),
+        (resolved, ReviewCase.resolved_at),
+    ]
+    if ctx.before is not None:
+        sources = [(s.where(when < ctx.before), when) for s, when in sources]
+    union = sa.union_all(*(s for s, _ in sources)).subquery()
+    stmt = select(*(union.c[c] for c in columns)).order_by(
+        union.c.occurred_at, union.c.event, union.c.ref_id
+    )
+    counts: dict[str, int] = defaultdict(int)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        from ledger.db import UTCDateTime
+
+        as_utc = UTCDateTime().process_result_value
+        for r in ctx.session.execute(stmt):
+            row = dict(zip(columns, r, strict=True))
+            # Through UNION ALL the column type is lost on SQLite: make it UTC-aware.
+            if row["occurred_at"] is not None and not isinstance(row["occurred_at"], str):
+                row["occurred_at"] = as_utc(row["occurred_at"], ctx.session.get_bind().dialect)
+            counts[row["event"]] += 1
+            yield row
+
+    return rows(), {"counts": counts}
+
+
+register(
+    Report(
+        name="restricted-party-exceptions",
+        title="Restricted-party exceptions",
+        description="Every refused attempt, every review case and its disposition, every "
+        "restriction set and lifted.",
+        columns=(
+            Column("occurred_at", "When", "datetime"),
+            Column("event", "Event"),
+            Column("payee_id", "Payee id", "int"),
+            Column("payee", "Payee"),
+            Column("code", "Code / source"),
+            Column("detail", "Detail / reason"),
+            Column("by", "By"),
+            Column("ref_id", "Request / restriction id", "int"),
+        ),
+        query=_exceptions,
+        needs_fund=False,
+    )
+)
+
+
+# ---------------------------------------------------------------- trial balance and journal
+
+
+def _trial_balance(ctx: QueryContext) -> QueryResult:
+    rows: list[dict[str, Any]] = [
+        {
+            "account": r.account,
+            "currency": r.currency,
+            "debit": r.debit_minor,
+            "credit": r.credit_minor,
+            "base_debit": r.base_debit_minor,
+            "base_credit": r.base_credit_minor,
+        }
+        for r in j.trial_balance(ctx.session, ctx.fund_id, ctx.as_of)
+    ]
+    by_currency: dict[str, int] = defaultdict(int)
+    for r in rows:
+        by_currency[r["currency"]] += r["debit"] - r["credit"]
+    base: int = sum(r["base_debit"] - r["base_credit"] for r in rows)
+    return rows, {"balanced": base == 0 and not any(by_currency.values())}
+
+
+register(
+    Report(
+        name="trial-balance",
+        title="Trial balance",
+        description="Debits and credits per account and currency; they balance at every instant.",
+        columns=(
+            Column("account", "Account"),
+            Column("currency", "Currency"),
+            _money("debit", "Debit"),
+            _money("credit", "Credit"),
+            _base("base_debit", "Debit (base)"),
+            _base("base_credit", "Credit (base)"),
+        ),
+        query=_trial_balance,
+        total_by="currency",
+    )
+)
+
+
+def _journal(ctx: QueryContext) -> QueryResult:
+    E = JournalEntry
+    stmt = (
+        _lines(
+            ctx,
+            E.id,
+            L.value_date,
+            E.kind,
+            E.memo,
+            L.id,
+            L.account,
+            L.currency,
+            L.amount_minor,
+            L.base_amount_minor,
+        )
+        .join(E, E.id == L.entry_id)
+        .order_by(L.value_date, E.id, L.id)
+    )
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in ctx.session.execute(stmt.execution_options(yield_per=10000)):
+            amount, base = int(r[7]), int(r[8])
+            yield {
+                "entry_id": r[0],
+                "value_date": r[1],
+                "kind": r[2],
+                "memo": r[3],
+                "line_id": r[4],
+                "account": r[5],
+                "currency": r[6],
+                "debit": max(amount, 0),
+                "credit": max(-amount, 0),
+                "base_debit": max(base, 0),
+                "base_credit": max(-base, 0),
+            }
+
+    return rows(), {}
+
+
+register(
+    Report(
+        name="journal",
+        title="Journal",
+        description="Every journal line, by value date and entry.",
+        columns=(
+            Column("entry_id", "Entry", "int"),
+            Column("value_date", "Value date", "date"),
+            Column("kind", "Kind"),
+            Column("memo", "Memo"),
+            Column("line_id", "Line", "int"),
+            Column("account", "Account"),
+            Column("currency", "Currency"),
+            _money("debit", "Debit"),
+            _money("credit", "Credit"),
+            _base("base_debit", "Debit (base)"),
+            _base("base_credit", "Credit (base)"),
+        ),
+        query=_journal,
+        total_by="currency",
+    )
+)
+
+
+# ---------------------------------------------------------------- decisions register
+
+
+def _decisions(ctx: QueryContext) -> QueryResult:
+    R = SpendingRequest
+    votes = (
+        select(
+            Vote.spending_request_id.label("rid"),
+            sa.func.count().filter(Vote.decision == "approve").label("approvals"),
+            sa.func.count().filter(Vote.decision == "reject").label("rejections"),
+            sa.func.aggregate_strings(Vote.institution, ",").label("institutions"),
+        )
+        .group_by(Vote.spending_request_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            R.id,
+            R.decided_at,
+            R.status,
+            Project.name,
+            Payee.name,
+            R.currency,
+            R.amount_minor,
+            R.base_amount_minor,
+            R.tier,
+            R.policy_version,
+            sa.func.coalesce(votes.c.approvals, 0),
+            sa.func.coalesce(votes.c.rejections, 0),
+            votes.c.institutions,
+        )
+        .join(Project, Project.id == R.project_id)
+        .join(Payee, Payee.id == R.payee_id)
+        .outerjoin(votes, votes.c.rid == R.id)
+        .where(R.fund_id == ctx.fund_id, R.status != "pending", R.decided_at.is_not(None))
+        .order_by(R.decided_at, R.id)
+    )
+    if ctx.before is not None:
+        stmt = stmt.where(R.decided_at < ctx.before)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in ctx.session.execute(stmt):
+            yield {
+                "request_id": r[0],
+                "decided_at": r[1],
+                "outcome": r[2],
+                "project": r[3],
+                "payee": r[4],
+                "currency": r[5],
+                "amount": int(r[6]),
+                "base_amount": int(r[7]),
+                "tier": r[8],
+                "policy_version": r[9],
+                "approvals": int(r[10]),
+                "rejections": int(r[11]),
+                "institutions": ", ".join(sorted(set((r[12] or "").split(",")) - {""})),
+            }
+
+    return rows(), {}
+
+
+register(
+    Report(
+        name="decisions-register",
+        title="Decisions register",
+        description="Every decided spending request: outcome, tier, policy version, votes.",
+        columns=(
+            Column("request_id", "Request id", "int"),
+            Column("decided_at", "Decided at", "datetime"),
+            Column("outcome", "Outcome"),
+            Column("project", "Project"),
+            Column("payee", "Payee"),
+            Column("currency", "Currency"),
+            _money("amount", "Amount", total=False),
+            _base("base_amount", "Amount (base)", total=False),
+            Column("tier", "Tier"),
+            Column("policy_version", "Policy version"),
+            Column("approvals", "Approvals", "int"),
+            Column("rejections", "Rejections", "int"),
+            Column("institutions", "Institutions voting"),
+        ),
+        query=_decisions,
+    )
+)
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+def _audit_trail(ctx: QueryContext) -> QueryResult:
+    A = AuditEvent
+    stmt = select(
+        A.seq, A.occurred_at, A.actor_name, A.action, A.entity_type, A.entity_id, A.hash
+    ).order_by(A.seq)
+    if ctx.before is not None:
+        stmt = stmt.where(A.occurred_at < ctx.before)
+    verification = asdict(verify_chain(ctx.session))
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for r in ctx.session.execute(stmt.execution_options(yield_per=5000)):
+            yield dict(
+                zip(
+                    ("seq", "occurred_at", "actor", "action", "entity", "entity_id", "hash"),
+                    r,
+                    strict=True,
+                )
+            )
+
+    return rows(), {"verification": verification}
+
+
+register(
+    Report(
+        name="audit-trail",
+        title="Audit trail",
+        description="Every audit event in chain order, with the chain's verification.",
+        columns=(
+            Column("seq", "Seq", "int"),
+            Column("occurred_at", "When", "datetime"),
+            Column("actor", "Actor"),
+            Column("action", "Action"),
+            Column("entity", "Entity"),
+            Column("entity_id", "Entity id"),
+            Column("hash", "Hash"),
+        ),
+        query=_audit_trail,
+        needs_fund=False,
+    )
+)

@@ -1,0 +1,558 @@
+"""Screening in the ledger: importing watchlists, screening payees and the parties
+behind them, review cases, and the gate at every payment.
+
+The name index is built in memory from the active list entries and rebuilt when
+a new list version is imported (the latest version is checked on each use, one
+indexed query). Screening one name compares it with tens of candidates, not with
+every name of every list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.audit.services import record, snapshot
+from ledger.auth.models import User
+from ledger.compliance.models import Restriction
+from ledger.db import get_or_404, utcnow
+from ledger.errors import Conflict, ValidationFailed
+from ledger.payees.models import Payee
+from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
+from ledger.screening.names import MATCHER_VERSION, REVIEW_THRESHOLD, NameIndex, SearchHit
+from ledger.screening.sources import (
+    Alias,
+    ListEntry,
+    ParsedList,
+    WatchlistFormatError,
+    parse_fund_csv,
+    parse_ofac_csv,
+    parse_ofac_zip,
+    parse_un_xml,
+)
+
+# ---------------------------------------------------------------- settings
+
+
+def review_threshold() -> float:
+    """The review threshold from ``config/`` (SCREENING_REVIEW_THRESHOLD)."""
+    if has_app_context():
+        return float(current_app.config.get("SCREENING_REVIEW_THRESHOLD", REVIEW_THRESHOLD))
+    return REVIEW_THRESHOLD
+
+
+# ---------------------------------------------------------------- parsing and import
+
+
+def parse_source(source: str, files: Mapping[str, bytes]) -> ParsedList:
+    """Parse an upload for ``source``: the UN XML, the fund's CSV, or OFAC's legacy
+    CSV set (a zip, or the four files by name). Malformed input raises
+    ``ValidationFailed`` naming the file's line or element; nothing is changed."""
+    if source not in SOURCES:
+        raise ValidationFailed("source", f"Unknown watchlist source; one of {', '.join(SOURCES)}.")
+    try:
+        if source == "un":
+            return parse_un_xml(_single(files))
+        if source == "fund":
+            return parse_fund_csv(_single(files))
+        consolidated = source == "ofac-consolidated"
+        if len(files) == 1:
+            return parse_ofac_zip(_single(files), consolidated=consolidated)
+        return parse_ofac_csv(files, consolidated=consolidated)
+    except WatchlistFormatError as exc:
+        raise ValidationFailed("file", str(exc)) from None
+
+
+def _single(files: Mapping[str, bytes]) -> bytes:
+    if len(files) != 1:
+        raise ValidationFailed("file", "Upload exactly one file for this source.")
+    return next(iter(files.values()))
+
+
+def files_digest(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()
+
+
+def entry_from_data(data: Mapping[str, Any]) -> ListEntry:
+    return ListEntry(
+        source_key=data["source_key"],
+        kind=data["kind"],
+        name=data["name"],
+        aliases=tuple(Alias(a["name"], a["strength"]) for a in data.get("aliases", ())),
+        original_script_names=tuple(data.get("original_script_names", ())),
+        birth_dates=tuple(data.get("birth_dates", ())),
+        nationalities=tuple(data.get("nationalities", ())),
+        identifiers=tuple(data.get("identifiers", ())),
+        programmes=tuple(data.get("programmes", ())),
+        listed_on=data.get("listed_on"),
+        remarks=data.get("remarks"),
+        reference=data.get("reference"),
+    )
+
+
+def import_watchlist(
+    session: Session,
+    actor: User | None,
+    source: str,
+    parsed: ParsedList,
+    file_sha256: str,
+) -> dict[str, Any]:
+    """Record a new version of ``source`` and what it added, changed and removed
+    against the previous one; then screen every payee again."""
+    previous = session.scalar(
+        select(func.max(WatchlistVersion.number)).where(WatchlistVersion.source == source)
+    )
+    version = WatchlistVersion(
+        source=source,
+        number=(previous or 0) + 1,
+        file_sha256=file_sha256,
+        published_at=parsed.published_at,
+        entries=len(parsed.entries),
+        added=0,
+        changed=0,
+        removed=0,
+        details={k: str(v) for k, v in parsed.metadata.items()},
+        imported_by=actor.id if actor else None,
+    )
+    session.add(version)
+    session.flush()
+    current = {
+        row.source_key: row
+        for row in session.scalars(
+            select(WatchlistEntry).where(
+                WatchlistEntry.source == source, WatchlistEntry.retired_in_id.is_(None)
+            )
+        )
+    }
+    incoming = parsed.by_key()
+    new_rows = []
+    for key, entry in incoming.items():
+        fingerprint = entry.fingerprint()
+        old = current.get(key)
+        if old is not None and old.fingerprint == fingerprint:
+            continue
+        if old is not None:
+            old.retired_in_id, old.retired_as = version.id, "changed"
+            version.changed += 1
+        else:
+            version.added += 1
+        new_rows.append(
+            WatchlistEntry(
+                source=source,
+                source_key=key,
+                kind=entry.kind,
+                name=entry.name[:500],
+                fingerprint=fingerprint,
+                data=asdict(entry),
+                version_id=version.id,
+            )
+        )
+    removed_ids = []
+    for key, old in current.items():
+        if key not in incoming:
+            old.retired_in_id, old.retired_as = version.id, "removed"
+            version.removed += 1
+            removed_ids.append(old.id)
+    session.add_all(new_rows)
+    session.flush()
+    record(session, actor, "watchlist.imported", version)
+    rescreen = rescreen_all(session, actor, trigger=f"watchlist.imported:{source}:{version.number}")
+    delisted = open_delisting_cases(session, actor, removed_ids)
+    return {
+        "version": version,
+        "rescreen": {**rescreen, "delisting_cases": delisted},
+    }
+
+
+# ---------------------------------------------------------------- the index
+
+
+@dataclass
+class _Cached:
+    key: tuple[Any, ...]
+    index: NameIndex
+
+
+_cache: dict[str, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def name_index(session: Session) -> NameIndex:
+    """The index of every active entry, rebuilt when a list version was imported."""
+    latest = session.execute(
+        select(WatchlistVersion.id, WatchlistVersion.imported_at)
+        .order_by(WatchlistVersion.id.desc())
+        .limit(1)
+    ).first()
+    url = str(session.get_bind().engine.url)
+    key = (url, tuple(latest) if latest else None)
+    cached = _cache.get(url)
+    if cached is not None and cached.key == key:
+        return cached.index
+    with _cache_lock:
+        cached = _cache.get(url)
+        if cached is not None and cached.key == key:
+            return cached.index
+        rows = session.execute(
+            select(WatchlistEntry.id, WatchlistEntry.data).where(
+                WatchlistEntry.retired_in_id.is_(None)
+            )
+        )
+        index = NameIndex((entry_id, entry_from_data(data)) for entry_id, data in rows)
+        _cache[url] = _Cached(key, index)
+        return index
+
+
+# ---------------------------------------------------------------- screening
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A payee, or a party behind it, as the matcher sees it."""
+
+    payee_id: int
+    related_party_id: int | None
+    label: str
+    names: tuple[str, ...]
+    birth_date: str | None
+    nationality: str | None
+    identifiers: tuple[str, ...]
+
+
+def subjects_of(payee: Payee) -> list[Subject]:
+    subjects = [
+        Subject(
+            payee.id,
+            None,
+            payee.name,
+            tuple(payee.names),
+            payee.birth_date.isoformat() if payee.birth_date else None,
+            payee.country,
+            tuple(str(i.get("value", "")) for i in payee.identifiers if isinstance(i, dict)),
+        )
+    ]
+    for party in payee.related_parties:
+        names = [party.name, *(str(a) for a in party.aliases)]
+        if party.original_script_name:
+            names.append(party.original_script_name)
+        subjects.append(
+            Subject(
+                payee.id,
+                party.id,
+                f"{party.name} ({party.role} of {payee.name})",
+                tuple(names),
+                party.birth_date.isoformat() if party.birth_date else None,
+                None,
+                (),
+            )
+        )
+    return subjects
+
+
+@dataclass(frozen=True)
+class Hit:
+    subject: Subject
+    search: SearchHit
+
+    def evidence(self, session: Session, threshold: float) -> dict[str, Any]:
+        row = session.get(WatchlistEntry, self.search.entry_id)
+        assert row is not None
+        version = session.get(WatchlistVersion, row.version_id)
+        match = self.search.match
+        return {
+            "subject": self.subject.label,
+            "related_party_id": self.subject.related_party_id,
+            "list": row.source,
+            "list_version": version.number if version else None,
+            "entry_id": row.id,
+            "source_key": row.source_key,
+            "entry_name": match.entry_name,
+            "entry_name_kind": match.entry_name_kind,
+            "query_name": match.query_name,
+            "score": f"{match.score:.4f}",
+            "name_score": f"{match.name_score:.4f}",
+            "adjustments": list(match.adjustments),
+            "identifier_match": match.identifier_match,
+            "birth_date_match": match.birth_date_match,
+            "programmes": list(row.data.get("programmes", ())),
+            "matcher_version": MATCHER_VERSION,
+            "threshold": f"{threshold:.2f}",
+        }
+
+
+def find_new_hits(session: Session, payee: Payee, threshold: float | None = None) -> list[Hit]:
+    """Hits at or above the review threshold that no case covers yet. A hit
+    cleared for the same entry content stays cleared; a changed entry is new."""
+    threshold = review_threshold() if threshold is None else threshold
+    index = name_index(session)
+    if not len(index):
+        return []
+    covered = {
+        (party_id, entry_id)
+        for party_id, entry_id in session.execute(
+            select(ReviewCase.related_party_id, ReviewCase.entry_id).where(
+                ReviewCase.payee_id == payee.id, ReviewCase.kind == "match"
+            )
+        )
+    }
+    hits = []
+    for subject in subjects_of(payee):
+        for found in index.search(
+            subject.names,
+            threshold=threshold,
+            birth_date=subject.birth_date,
+            nationality=subject.nationality,
+            identifiers=subject.identifiers,
+        ):
+            if (subject.related_party_id, found.entry_id) not in covered:
+                hits.append(Hit(subject, found))
+                covered.add((subject.related_party_id, found.entry_id))
+    return hits
+
+
+def open_cases(
+    session: Session, actor: User | None, hits: Iterable[Hit], trigger: str
+) -> list[ReviewCase]:
+    threshold = review_threshold()
+    cases = []
+    for hit in hits:
+        case = ReviewCase(
+            payee_id=hit.subject.payee_id,
+            related_party_id=hit.subject.related_party_id,
+            entry_id=hit.search.entry_id,
+            kind="match",
+            status="open",
+            score=f"{hit.search.match.score:.4f}",
+            matcher_version=MATCHER_VERSION,
+            evidence=hit.evidence(session, threshold),
+            trigger=trigger[:60],
+            opened_by=actor.id if actor else None,
+        )
+        session.add(case)
+        session.flush()
+        record(session, actor, "review_case.opened", case)
+        cases.append(case)
+    return cases
+
+
+def screen_payee(
+    session: Session, payee: Payee, actor: User | None, trigger: str
+) -> list[ReviewCase]:
+    """Screen a payee and its related parties now; open a case for each new hit."""
+    return open_cases(session, actor, find_new_hits(session, payee), trigger)
+
+
+def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str, int]:
+    """Screen every payee against the lists as they are now."""
+    screened = opened = 0
+    for payee in session.scalars(select(Payee).order_by(Payee.id)).unique():
+        screened += 1
+        opened += len(screen_payee(session, payee, actor, trigger))
+    return {"payees_screened": screened, "cases_opened": opened}
+
+
+def open_delisting_cases(session: Session, actor: User | None, removed_entry_ids: list[int]) -> int:
+    """A restriction whose list entry was removed is not lifted: it gets a case."""
+    if not removed_entry_ids:
+        return 0
+    confirmed = session.scalars(
+        select(ReviewCase).where(
+            ReviewCase.entry_id.in_(removed_entry_ids),
+            ReviewCase.kind == "match",
+            ReviewCase.status == "confirmed",
+        )
+    ).all()
+    opened = 0
+    for case in confirmed:
+        restriction = session.get(Restriction, case.restriction_id)
+        if restriction is None or restriction.lifted_at is not None:
+            continue
+        delisting = ReviewCase(
+            payee_id=case.payee_id,
+            related_party_id=case.related_party_id,
+            entry_id=case.entry_id,
+            kind="delisting",
+            status="open",
+            score=case.score,
+            matcher_version=MATCHER_VERSION,
+            evidence={
+                **case.evidence,
+                "delisted": True,
+                "restriction_id": restriction.id,
+                "confirmed_case_id": case.id,
+            },
+            trigger="watchlist.delisted",
+            restriction_id=restriction.id,
+            opened_by=actor.id if actor else None,
+        )
+        session.add(delisting)
+        session.flush()
+        record(session, actor, "review_case.opened", delisting)
+        opened += 1
+    return opened
+
+
+# ---------------------------------------------------------------- the payment gate
+
+
+def open_case_blocks(session: Session, payee_id: int) -> list[dict[str, Any]]:
+    cases = session.scalars(
+        select(ReviewCase)
+        .where(
+            ReviewCase.payee_id == payee_id,
+            ReviewCase.status == "open",
+            ReviewCase.kind == "match",
+        )
+        .order_by(ReviewCase.id)
+    ).all()
+    return [
+        {
+            "reason": "open_review_case",
+            "review_case_id": c.id,
+            "list": c.evidence.get("list"),
+            "source_key": c.evidence.get("source_key"),
+            "entry_name": c.evidence.get("entry_name"),
+            "query_name": c.evidence.get("query_name"),
+            "score": c.score,
+            "matcher_version": c.matcher_version,
+        }
+        for c in cases
+    ]
+
+
+def screening_gate(
+    session: Session, payee: Payee, actor_id: int | None
+) -> tuple[list[dict[str, Any]], Callable[[Session], None] | None]:
+    """Screen the payee now, at the moment of the act. Returns blocks for any new
+    hits, and the action that opens their cases (run it after the refused act has
+    rolled back, so the cases survive the refusal)."""
+    hits = find_new_hits(session, payee)
+    if not hits:
+        return [], None
+    threshold = review_threshold()
+    blocks = [{"reason": "new_watchlist_hit", **hit.evidence(session, threshold)} for hit in hits]
+    payee_id = payee.id
+
+    def persist(s: Session) -> None:
+        fresh = s.get(Payee, payee_id)
+        if fresh is not None:
+            actor = s.get(User, actor_id) if actor_id else None
+            screen_payee(s, fresh, actor, "payment gate")
+
+    return blocks, persist
+
+
+# ---------------------------------------------------------------- review cases
+
+
+def _lock_case(session: Session, case_id: int) -> ReviewCase:
+    case = session.scalars(
+        select(ReviewCase)
+        .where(ReviewCase.id == case_id)
+        .with_for_update(of=ReviewCase)
+        .execution_options(populate_existing=True)
+    ).first()
+    if case is None:
+        get_or_404(session, ReviewCase, case_id)
+        raise AssertionError  # pragma: no cover - get_or_404 raised
+    if case.status != "open":
+        raise Conflict(f"Review case {case.id} was {case.status} already.")
+    return case
+
+
+def confirm_case(session: Session, actor: User, *, case_id: int, reason: str) -> ReviewCase:
+    """A match: the payee becomes restricted, with the entry as evidence. A
+    delisting: the restriction stays."""
+    from ledger.compliance.services import restrict_payee
+
+    case = _lock_case(session, case_id)
+    before = snapshot(case)
+    if case.kind == "match":
+        restriction = restrict_payee(
+            session,
+            actor,
+            payee_id=case.payee_id,
+            reason=reason,
+            source="watchlist",
+            evidence={"review_case_id": case.id, **case.evidence, "entry": case.entry.data},
+        )
+        session.flush()
+        case.restriction_id = restriction.id
+    case.status = "confirmed"
+    case.resolved_by, case.resolved_at, case.resolution_reason = actor.id, utcnow(), reason
+    record(session, actor, "review_case.confirmed", case, before=before)
+    return case
+
+
+def clear_case(session: Session, actor: User, *, case_id: int, reason: str) -> ReviewCase:
+    """A match: a false positive, cleared while the entry stays unchanged. A
+    delisting: the restriction is lifted (by another officer than its setter)."""
+    from ledger.compliance.services import lift_restriction
+
+    case = _lock_case(session, case_id)
+    before = snapshot(case)
+    if case.kind == "delisting" and case.restriction_id is not None:
+        lift_restriction(session, actor, restriction_id=case.restriction_id, reason=reason)
+    case.status = "cleared"
+    case.resolved_by, case.resolved_at, case.resolution_reason = actor.id, utcnow(), reason
+    record(session, actor, "review_case.cleared", case, before=before)
+    return case
+
+
+def check_names(
+    session: Session,
+    names: list[str],
+    *,
+    birth_date: str | None,
+    nationality: str | None,
+    identifiers: list[str],
+    limit: int,
+) -> dict[str, Any]:
+    """The best candidates for a name, before a payee is registered (nothing written)."""
+    threshold = review_threshold()
+    shown = min(threshold, 0.6)
+    hits = name_index(session).search(
+        names,
+        limit=limit,
+        threshold=shown,
+        birth_date=birth_date,
+        nationality=nationality,
+        identifiers=identifiers,
+    )
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(WatchlistEntry).where(WatchlistEntry.id.in_([h.entry_id for h in hits]))
+        )
+    }
+    return {
+        "matcher_version": MATCHER_VERSION,
+        "review_threshold": f"{threshold:.2f}",
+        "candidates": [
+            {
+                "entry_id": h.entry_id,
+                "list": rows[h.entry_id].source,
+                "source_key": rows[h.entry_id].source_key,
+                "name": h.entry.name,
+                "kind": h.entry.kind,
+                "programmes": list(h.entry.programmes),
+                "score": f"{h.match.score:.4f}",
+                "query_name": h.match.query_name,
+                "entry_name": h.match.entry_name,
+                "entry_name_kind": h.match.entry_name_kind,
+                "adjustments": list(h.match.adjustments),
+                "would_open_case": h.match.score >= threshold,
+            }
+            for h in hits
+        ],
+    }

@@ -1,0 +1,218 @@
+"""SPEC §6: the reports tie out to the cent, and every format carries the same numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+import pypdf
+from openpyxl import load_workbook
+
+from tests.reports.world import build_world
+
+AS_OF = "2021-08-31"
+
+
+def report(ledger: Any, name: str, fund_id: int | None, as_of: str | None = None, **q: str) -> Any:
+    query = "&".join(
+        f"{k}={v}" for k, v in {"fund_id": fund_id, "as_of": as_of, **q}.items() if v is not None
+    )
+    return ledger.get(f"/reports/{name}?{query}")
+
+
+def grand(data: dict[str, Any]) -> dict[str, str]:
+    """The last totals row: the grand total in base currency."""
+    return data["totals"][-1]
+
+
+def per_currency(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {t["currency"]: t for t in data["totals"] if t["label"] == f"Total {t['currency']}"}
+
+
+def test_reports_tie_out_with_the_fund_position_and_the_journal(ledger):
+    world = build_world(ledger)
+    fund_id = world["fund"]["id"]
+    for as_of in (AS_OF, None):
+        position = ledger.position(fund_id, as_of)
+        base = position["base"]
+        by_currency = {r["currency"]: r for r in position["by_currency"]}
+
+        pledges = report(ledger, "pledge-tracker", fund_id, as_of)
+        assert grand(pledges)["base_pledged"] == base["pledged"]
+        assert grand(pledges)["base_received"] == base["received"]
+        assert grand(pledges)["base_outstanding"] == base["outstanding_pledges"]
+        for currency, total in per_currency(pledges).items():
+            assert total["pledged"] == by_currency[currency]["pledged"]
+            assert total["received"] == by_currency[currency]["received"]
+            assert total["outstanding"] == by_currency[currency]["outstanding_pledges"]
+
+        for name in (
+            "budget-execution",
+            "budget-execution-by-sector",
+            "budget-execution-by-location",
+        ):
+            execution = report(ledger, name, fund_id, as_of)
+            assert grand(execution)["committed"] == base["committed"], name
+            assert grand(execution)["disbursed"] == base["disbursed"], name
+            assert grand(execution)["committed_not_disbursed"] == base["committed_not_disbursed"]
+
+        payees = report(ledger, "payee-ledger", fund_id, as_of)
+        assert grand(payees)["base_amount"] == base["disbursed"]
+        for currency, total in per_currency(payees).items():
+            assert total["amount"] == by_currency[currency]["disbursed"]
+
+        # The trial balance keeps its own JSON shape (totals per currency and "base").
+        tb = ledger.trial_balance(fund_id, as_of)
+        assert tb["balanced"] is True
+        base_balance: dict[str, Decimal] = {}
+        for r in tb["rows"]:
+            base_balance[r["account"]] = base_balance.get(r["account"], Decimal(0)) + (
+                Decimal(r["base_debit"]) - Decimal(r["base_credit"])
+            )
+        assert base_balance.get("disbursements", Decimal(0)) == Decimal(base["disbursed"])
+        assert base_balance.get("cash", Decimal(0)) == Decimal(base["cash"])
+        assert base_balance["pledges_receivable"] == Decimal(base["outstanding_pledges"])
+        eur_paid = [
+            r for r in tb["rows"] if r["account"] == "disbursements" and r["currency"] == "EUR"
+        ]
+        assert eur_paid[0]["debit"] == by_currency["EUR"]["disbursed"]
+        # Its CSV is the registry's table: the same rows, and totals rows.
+        tb_csv = _csv_rows(
+            ledger.raw(
+                "GET",
+                f"/reports/trial-balance?fund_id={fund_id}&format=csv"
+                + (f"&as_of={as_of}" if as_of else ""),
+                "auditor",
+            ).get_data()
+        )
+        assert [
+            {k: v for k, v in r.items() if k != "row_type"}
+            for r in tb_csv
+            if r["row_type"] == "data"
+        ] == tb["rows"]
+
+        journal = report(ledger, "journal", fund_id, as_of)
+        assert per_currency(journal).keys() == tb["totals"].keys() - {"base"}
+        for currency, total in per_currency(journal).items():
+            assert total["debit"] == tb["totals"][currency]["debit"]
+            assert total["credit"] == tb["totals"][currency]["credit"]
+        assert grand(journal)["base_debit"] == tb["totals"]["base"]["debit"]
+        assert grand(journal)["base_credit"] == tb["totals"]["base"]["credit"]
+
+    # As of the end of August, September's payment is not counted.
+    august = report(ledger, "payee-ledger", fund_id, AS_OF)
+    assert [r["amount"] for r in august["rows"]] == ["50000.00", "20000.00"]
+    assert august["rows"][0]["screening_state"] == "clear"
+
+
+def test_exceptions_decisions_and_audit_trail(ledger):
+    world = build_world(ledger)
+    fund_id = world["fund"]["id"]
+    exceptions = report(ledger, "restricted-party-exceptions", fund_id)
+    events = [(r["event"], r["payee_id"]) for r in exceptions["rows"]]
+    blocked = world["blocked"]["id"]
+    assert events == [
+        ("restriction_set", blocked),
+        ("refused_attempt", blocked),
+        ("restriction_lifted", blocked),
+    ]
+    assert exceptions["rows"][1]["code"] == "payee_restricted"
+    assert exceptions["rows"][2]["by"] == "compliance2"
+    assert report(ledger, "restricted-party-exceptions", None, "2021-01-01")["rows"] == []
+
+    decisions = report(ledger, "decisions-register", fund_id)
+    assert [r["outcome"] for r in decisions["rows"]] == ["approved", "approved"]
+    assert decisions["rows"][1]["currency"] == "EUR"
+    assert all(r["approvals"] >= 2 for r in decisions["rows"])
+
+    trail = report(ledger, "audit-trail", None)
+    verification = trail["notes"]["verification"]
+    assert verification["valid"] is True
+    assert verification["head_seq"] == len(trail["rows"]) == trail["audit_chain_head"]["seq"]
+    assert trail["rows"][-1]["hash"] == trail["audit_chain_head"]["hash"]
+
+
+def _csv_rows(body: bytes) -> list[dict[str, str]]:
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def _amounts(data: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """Every money cell of the JSON report: (row index, column, decimal text)."""
+    money = [c["key"] for c in data["columns"] if c["type"] == "money"]
+    lines = data["rows"] + data["totals"]
+    return [(i, k, line[k]) for i, line in enumerate(lines) for k in money if line.get(k)]
+
+
+def test_every_format_of_a_report_carries_the_same_numbers(ledger):
+    world = build_world(ledger)
+    fund_id = world["fund"]["id"]
+    for name in ("pledge-tracker", "payee-ledger", "journal", "budget-execution"):
+        data = report(ledger, name, fund_id)
+        url = f"/reports/{name}?fund_id={fund_id}"
+        keys = [c["key"] for c in data["columns"]]
+        amounts = _amounts(data)
+        assert amounts, name
+
+        csv_body = ledger.raw("GET", url + "&format=csv", "auditor")
+        assert csv_body.mimetype == "text/csv"
+        rows = _csv_rows(csv_body.get_data())
+        assert [r["row_type"] for r in rows] == ["data"] * len(data["rows"]) + ["total"] * len(
+            data["totals"]
+        )
+        for i, key, value in amounts:
+            assert rows[i][key] == value, (name, i, key)
+
+        xlsx = ledger.raw(
+            "GET",
+            url,
+            "auditor",
+            headers={"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        )
+        assert xlsx.status_code == 200
+        sheet = load_workbook(io.BytesIO(xlsx.get_data())).worksheets[0]
+        assert sheet.freeze_panes == "A2"
+        for i, key, value in amounts:
+            cell = sheet.cell(row=i + 2, column=keys.index(key) + 1)
+            assert isinstance(cell.value, int | float), (name, key, cell.value)
+            digits = len(value.partition(".")[2])
+            assert Decimal(repr(cell.value)).quantize(Decimal(1).scaleb(-digits)) == Decimal(value)
+            assert "#,##0.00" in cell.number_format and '"' in cell.number_format
+
+        pdf = ledger.raw("GET", url + "&format=pdf", "auditor")
+        assert pdf.mimetype == "application/pdf"
+        text = "".join(
+            page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.get_data())).pages
+        )
+        for _i, _key, value in amounts:
+            assert f"{Decimal(value):,}" in text, (name, value)
+        assert data["audit_chain_head"]["hash"] in text
+
+
+def test_report_formats_and_errors_are_negotiated(ledger):
+    fund = ledger.fund()
+    url = f"/reports/pledge-tracker?fund_id={fund['id']}"
+    assert ledger.raw("GET", url, "auditor", headers={"Accept": "text/csv"}).mimetype == "text/csv"
+    refused = ledger.raw("GET", url, "auditor", headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "not_acceptable"
+    bad = ledger.get(url + "&format=docx", expect=422)
+    assert bad["code"] == "validation_error" and "format" in bad["errors"]
+    unknown = ledger.get(f"/reports/no-such-report?fund_id={fund['id']}", expect=404)
+    assert unknown["code"] == "not_found" and "name" in unknown["errors"]
+    missing = ledger.get("/reports/pledge-tracker", expect=422)
+    assert missing["errors"] == {"fund_id": ["Missing data for required field."]}
+    assert ledger.get(f"/reports/journal?fund_id={fund['id']}", "clerk", expect=403)["code"] == (
+        "forbidden"
+    )
+    # The nested JSON of the fund position stays; its other formats come from the registry.
+    csv_position = ledger.raw(
+        "GET", f"/reports/fund-position?fund_id={fund['id']}&format=csv", "auditor"
+    )
+    assert csv_position.mimetype == "text/csv"
+    names = {r["name"] for r in ledger.get("/reports")}
+    assert {"fund-position", "payee-ledger", "audit-trail"} <= names

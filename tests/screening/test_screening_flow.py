@@ -1,0 +1,256 @@
+"""Screening in the money path, with real entries from the shared lists (issue 4).
+
+Lists are imported through the API as compliance would; payees are registered as
+a clerk would; payment is refused for every spelling the matcher recognises."""
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+WATCHLISTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "watchlists"
+GAZA_SDN = Path(__file__).resolve().parents[1] / "fixtures" / "ofac_gaza"
+pytestmark = pytest.mark.skipif(not WATCHLISTS.exists(), reason="shared/ not beside the repo")
+
+
+def upload(ledger, source, name, data, expect=201):
+    # Encoded here, in memory: the test client would spool a large body to a
+    # temporary file that it never closes.
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), filename=name)})
+    return ledger.client.post(
+        f"/api/v1/watchlists/{source}/versions",
+        data=body,
+        headers={"Authorization": f"Bearer {ledger.tokens['compliance']}"},
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def ofac_zip(folder, names):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name in names:
+            z.write(folder / name, name)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def lists(ledger):
+    """The fund with cash, the OFAC consolidated list (NS-PLC: HANIYA, ZAHHAR...) and
+    real SDN records (HAMAS, ABU MARZOOK: tests/fixtures/ofac_gaza) imported."""
+    world = ledger.funded(received="1000000.00")
+    response = upload(
+        ledger,
+        "ofac-consolidated",
+        "cons.zip",
+        ofac_zip(
+            WATCHLISTS / "ofac_consolidated",
+            ["cons_prim.csv", "cons_alt.csv", "cons_add.csv", "cons_comments.csv"],
+        ),
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    response = upload(
+        ledger,
+        "ofac-sdn",
+        "sdn.zip",
+        ofac_zip(GAZA_SDN, ["sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"]),
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return world
+
+
+def register(ledger, name, **extra):
+    body = {"name": name, "kind": extra.pop("kind", "individual"), "country": "PS", **extra}
+    return ledger.call("POST", "/payees", "clerk", body, expect=201)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ismail HANIYYA",  # another transliteration
+        "Haniyeh, Ismail",  # reordered, another spelling
+        "Mahmoud ZAHAR",
+        "Mousa ABU MARZOOK",
+    ],
+)
+def test_registering_a_listed_person_opens_a_case_that_blocks_payment(ledger, lists, name):
+    payee = register(ledger, name)
+    assert payee["payable"] is False
+    assert payee["blocks"][0]["reason"] == "open_review_case"
+    refused = ledger.request(
+        lists["fund"]["id"], lists["project"]["id"], payee["id"], "100.00", expect=409
+    )
+    assert refused["code"] == "payee_restricted"
+    cases = ledger.get(f"/review-cases?payee_id={payee['id']}", "compliance")["items"]
+    assert cases and cases[0]["status"] == "open"
+    assert cases[0]["evidence"]["list"] in ("ofac-consolidated", "ofac-sdn")
+    assert float(cases[0]["score"]) >= 0.80
+
+
+def test_hamas_registered_in_arabic_script_is_caught(ledger, lists):
+    payee = register(ledger, "حماس", kind="organization")
+    assert payee["payable"] is False
+
+
+def test_a_listed_director_blocks_the_company(ledger, lists):
+    payee = register(
+        ledger,
+        "Al-Amal Company for Contracting",
+        kind="organization",
+        related_parties=[{"name": "Ismail Haniya", "kind": "person", "role": "director"}],
+    )
+    assert payee["payable"] is False
+    case = ledger.get(f"/review-cases?payee_id={payee['id']}", "compliance")["items"][0]
+    assert case["related_party_id"] == payee["related_parties"][0]["id"]
+
+
+def test_an_unlisted_payee_is_payable_and_paid(ledger, lists):
+    payee = register(ledger, "Khan Younis Water Works Est.", kind="organization")
+    assert payee["payable"] is True
+    request = ledger.request(lists["fund"]["id"], lists["project"]["id"], payee["id"], "100.00")
+    ledger.approve(request["id"])
+    paid = ledger.disburse(request["id"], "100.00")
+    assert paid["screening"]["state"] == "clear"
+    assert paid["screening"]["list_entries"] > 400
+
+
+def test_confirming_a_case_restricts_and_clearing_lets_pay(ledger, lists):
+    listed = register(ledger, "Ismail Haniyeh")
+    case = ledger.get(f"/review-cases?payee_id={listed['id']}", "compliance")["items"][0]
+    confirmed = ledger.call(
+        "POST",
+        f"/review-cases/{case['id']}/confirm",
+        "compliance",
+        {"reason": "Same person: name, birth year and place agree."},
+    )
+    assert confirmed["status"] == "confirmed"
+    restriction = ledger.get(f"/restrictions/{confirmed['restriction_id']}")
+    assert restriction["source"] == "watchlist"
+    assert restriction["evidence"]["source_key"] == case["evidence"]["source_key"]
+
+    namesake = register(ledger, "Mahmoud Zahar", birth_date="1990-03-02")
+    case = ledger.get(f"/review-cases?payee_id={namesake['id']}", "compliance")["items"][0]
+    ledger.call(
+        "POST",
+        f"/review-cases/{case['id']}/clear",
+        "compliance",
+        {"reason": "Namesake: a 31-year-old teacher from Rafah, ID checked."},
+    )
+    assert ledger.get(f"/payees/{namesake['id']}")["payable"] is True
+    # Cleared while the entry is unchanged: changing the payee does not reopen it.
+    ledger.call("PATCH", f"/payees/{namesake['id']}", "clerk", {"aliases": ["Abu Khaled"]})
+    assert ledger.get(f"/payees/{namesake['id']}")["payable"] is True
+
+
+def test_a_hit_found_at_the_moment_of_payment_refuses_it_and_opens_its_case(ledger, lists):
+    payee = register(ledger, "Gaza Shelter Repair Cooperative", kind="organization")
+    request = ledger.request(lists["fund"]["id"], lists["project"]["id"], payee["id"], "100.00")
+    ledger.approve(request["id"])
+    # The payee's director joins the fund's own list after approval.
+    fund_list = (
+        b"id,kind,name,aliases,weak_aliases,original_script_name,birth_date,nationality,"
+        b"identifiers,programme,listed_on,remarks\n"
+        b"F-1,person,Khalil Abu Shaaban,,,,1970,PS,,FUND,2021-08-01,committee vetting\n"
+    )
+    response = upload(ledger, "fund", "fund.csv", fund_list)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    ledger.call(
+        "POST",
+        f"/payees/{payee['id']}/related-parties",
+        "clerk",
+        {"name": "Khaleel Abu Sha'ban", "kind": "person", "role": "director"},
+        expect=201,
+    )
+    refused = ledger.disburse(request["id"], "100.00", expect=409)
+    assert refused["code"] == "payee_restricted"
+    cases = ledger.get(f"/review-cases?payee_id={payee['id']}", "compliance")["items"]
+    assert len(cases) == 1
+    refusal = ledger.get("/refusals?code=payee_restricted")["items"][-1]
+    assert refusal["evidence"]["blocks"][0]["reason"] == "open_review_case"
+
+
+def test_check_a_name_before_registering(ledger, lists):
+    result = ledger.call("POST", "/screening/check", "clerk", {"name": "Ismail Haniya"})
+    assert result["candidates"][0]["would_open_case"] is True
+    assert result["matcher_version"]
+    assert ledger.get("/review-cases", "compliance")["items"] == []
+
+
+def test_a_malformed_file_is_refused_naming_the_line_and_changes_nothing(ledger, lists):
+    before = ledger.get("/watchlists", "compliance")
+    broken = b"id,kind,name\nF-1,person\n"
+    response = upload(ledger, "fund", "fund.csv", broken)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "validation_error"
+    assert "line" in problem["errors"]["file"][0]
+    assert ledger.get("/watchlists", "compliance") == before
+
+
+def test_a_new_un_list_rescreens_payees_and_delisting_opens_a_case(ledger):
+    """2018 list, payees registered, then the 2026 list: cases for payees matching
+    added entries, and a case, not a silent lift, for a restriction whose entry went."""
+    old = (WATCHLISTS / "un_consolidated_2018-10-29.xml").read_bytes()
+    new = (WATCHLISTS / "un_consolidated_2026-02-27.xml").read_bytes()
+    first = upload(ledger, "un", "un-2018.xml", old)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    added_later, removed_later = _diff_names(ledger, old, new)
+    newcomer = register(ledger, added_later)
+    assert newcomer["payable"] is True
+    delisted = register(ledger, removed_later)
+    case = ledger.get(f"/review-cases?payee_id={delisted['id']}", "compliance")["items"][0]
+    confirmed = ledger.call(
+        "POST", f"/review-cases/{case['id']}/confirm", "compliance", {"reason": "Listed person."}
+    )
+
+    second = upload(ledger, "un", "un-2026.xml", new)
+    assert second.status_code == 201, second.get_data(as_text=True)
+    result = second.get_json()
+    assert result["version"]["number"] == 2
+    assert result["version"]["added"] > 0 and result["version"]["removed"] > 0
+    assert result["rescreen"]["delisting_cases"] == 1
+    assert ledger.get(f"/payees/{newcomer['id']}")["payable"] is False
+    delisting = ledger.get(f"/review-cases?payee_id={delisted['id']}&kind=delisting", "compliance")[
+        "items"
+    ]
+    assert len(delisting) == 1 and delisting[0]["status"] == "open"
+    # The restriction stands until a second officer lifts it through the case.
+    assert ledger.get(f"/restrictions/{confirmed['restriction_id']}")["active"] is True
+    refused = ledger.call(
+        "POST",
+        f"/review-cases/{delisting[0]['id']}/clear",
+        "compliance",
+        {"reason": "Delisted by the UN."},
+        expect=403,
+    )
+    assert refused["code"] == "separation_of_duties"
+    ledger.call(
+        "POST",
+        f"/review-cases/{delisting[0]['id']}/clear",
+        "compliance2",
+        {"reason": "Delisted by the UN on the 2026 list; no other hit."},
+    )
+    assert ledger.get(f"/restrictions/{confirmed['restriction_id']}")["active"] is False
+
+
+def _diff_names(ledger, old, new):
+    """A person added by the 2026 list and one removed by it (real names)."""
+    from ledger.screening.names import NameIndex
+    from ledger.screening.sources import parse_un_xml
+
+    before, after = parse_un_xml(old).by_key(), parse_un_xml(new).by_key()
+    old_index = NameIndex(enumerate(before.values()))
+    new_index = NameIndex(enumerate(after.values()))
+    added = next(
+        e
+        for k, e in sorted(after.items())
+        if k not in before and e.kind == "person" and not old_index.search([e.name])
+    )
+    removed = next(
+        e
+        for k, e in sorted(before.items())
+        if k not in after and e.kind == "person" and not new_index.search([e.name])
+    )
+    return added.name, removed.name

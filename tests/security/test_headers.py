@@ -1,0 +1,44 @@
+"""Security headers on every response: API JSON, problems, the OpenAPI document and
+the interactive docs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import API
+
+COMMON = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"{API}/funds", f"{API}/openapi.json", f"{API}/funds/1", "/healthz", "/no/such/page"],
+)
+def test_json_responses_carry_the_strict_headers(ledger, path):
+    response = ledger.client.get(
+        path, headers={"Authorization": f"Bearer {ledger.tokens['admin']}"}
+    )
+
+    for name, value in COMMON.items():
+        assert response.headers[name] == value, name
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Request-Id"]
+
+
+def test_the_docs_page_may_load_swagger_ui_from_its_cdn_and_nothing_else(client):
+    response = client.get(f"{API}/docs")
+
+    csp = response.headers["Content-Security-Policy"]
+    assert response.mimetype == "text/html"
+    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in csp
+    assert csp.startswith("default-src 'none'")
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
