@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Any) -> None:
     from ledger.audit.views import blp as audit_blp
     from ledger.auth.views import blp as auth_blp
+    from ledger.batches.views import blp as batches_blp
     from ledger.committee.views import blp as committee_blp
     from ledger.compliance.views import blp as compliance_blp
     from ledger.disbursements.views import blp as disbursements_blp
@@ -111,6 +112,7 @@ def _register_blueprints(api: Any) -> None:
         screening_blp,
         committee_blp,
         disbursements_blp,
+        batches_blp,
         journal_blp,
         reports_blp,
         audit_blp,

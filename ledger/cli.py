@@ -204,6 +204,9 @@ def init_app(app: Flask) -> None:
         watchlists_cli,
     ):
         app.cli.add_command(group)
+    from ledger.batches.cli import batches_cli
     from ledger.reports.cli import report_command
+
+    app.cli.add_command(batches_cli)
 
     app.cli.add_command(report_command)

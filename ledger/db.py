@@ -96,6 +96,24 @@ class Base(DeclarativeBase):
 T = TypeVar("T")
 
 
+def lock_row(session: Session, model: type[T], id_: int) -> T:
+    """The row of ``model`` with this id, locked for the rest of the transaction
+    (``SELECT … FOR UPDATE OF`` its own table only: joined eager loads are outer
+    joins, which cannot be locked), and re-read so that it is current; or a 404.
+    On SQLite the transaction already holds the write lock (BEGIN IMMEDIATE)."""
+    from sqlalchemy import select
+
+    row = session.scalars(
+        select(model)
+        .where(model.id == id_)  # type: ignore[attr-defined]
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return get_or_404(session, model, id_)
+    return row
+
+
 def get_or_404(session: Session, model: type[T], id_: int) -> T:
     """The row of ``model`` with this id, or a 404 naming what was not found."""
     from ledger.errors import NotFound

@@ -2,6 +2,7 @@
 
 from ledger.audit.models import AuditChainHead, AuditEvent
 from ledger.auth.models import ApiToken, User, UserRole
+from ledger.batches.models import Batch, BatchPayment, BatchRow
 from ledger.committee.models import (
     ConflictDeclaration,
     RequestAmendment,
@@ -33,6 +34,9 @@ __all__ = [
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "Batch",
+    "BatchPayment",
+    "BatchRow",
     "ClosedPeriod",
     "ConflictDeclaration",
     "Contribution",

@@ -133,13 +133,15 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session on the test database, for reading state and arranging it directly."""
-    with app.app_context():
-        s: Session = app.extensions["ledger.db"].sessionmaker()
-        try:
-            yield s
-        finally:
-            s.close()
+    """A session on the test database, for reading state and arranging it directly.
+
+    No app context is kept pushed: requests made meanwhile must each get their own
+    (and so their own ``g`` and database session), as they do in production."""
+    s: Session = app.extensions["ledger.db"].sessionmaker()
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 @pytest.fixture

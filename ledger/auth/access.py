@@ -36,6 +36,7 @@ def load_user() -> None:
         guard.failed()
         raise Unauthenticated("The token is unknown, expired or revoked.")
     g.user = user
+    g.user_id = user.id
     db.session.info["actor_id"] = user.id
 
 

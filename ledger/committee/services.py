@@ -29,7 +29,7 @@ from ledger.committee.models import (
 )
 from ledger.committee.policy import CastVote, Outcome, QuorumPolicy, Recusal
 from ledger.compliance.services import assert_payable
-from ledger.db import get_or_404, utcnow
+from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import (
     AlreadyVoted,
     Conflict,
@@ -57,24 +57,11 @@ MAX_TRANCHES = 24
 
 
 def lock_request(session: Session, request_id: int) -> SpendingRequest:
-    request = session.scalars(
-        select(SpendingRequest)
-        .where(SpendingRequest.id == request_id)
-        .with_for_update(of=SpendingRequest)
-        .execution_options(populate_existing=True)
-    ).first()
-    if request is None:
-        raise NotFound(f"No spending request with id {request_id}.")
-    return request
+    return lock_row(session, SpendingRequest, request_id)
 
 
 def lock_fund(session: Session, fund_id: int) -> Fund:
-    return session.scalars(
-        select(Fund)
-        .where(Fund.id == fund_id)
-        .with_for_update(of=Fund)
-        .execution_options(populate_existing=True)
-    ).one()
+    return lock_row(session, Fund, fund_id)
 
 
 def request_dimensions(request: SpendingRequest) -> dict[str, Any]:

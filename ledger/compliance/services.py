@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import jsonable, record, snapshot
 from ledger.auth.models import User
 from ledger.compliance.models import Refusal, Restriction
-from ledger.db import get_or_404, utcnow
+from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import AlreadyLifted, LedgerError, PayeeRestricted, SeparationOfDuties
 from ledger.payees.models import Payee, RelatedParty
 
@@ -42,12 +42,7 @@ def lift_restriction(
     session: Session, actor: User, *, restriction_id: int, reason: str
 ) -> Restriction:
     """Lift a restriction: a second compliance officer, with a reason (four eyes)."""
-    restriction = session.scalars(
-        select(Restriction).where(Restriction.id == restriction_id).with_for_update(of=Restriction)
-    ).first()
-    if restriction is None:
-        get_or_404(session, Restriction, restriction_id)
-        raise AssertionError  # pragma: no cover - get_or_404 raised
+    restriction = lock_row(session, Restriction, restriction_id)
     if restriction.lifted_at is not None:
         raise AlreadyLifted(f"Restriction {restriction.id} was lifted already.")
     if restriction.set_by == actor.id:

@@ -14,7 +14,7 @@ from ledger.auth.models import User
 from ledger.committee.models import Vote
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
-from ledger.db import get_or_404, utcnow
+from ledger.db import get_or_404, lock_row, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
     AlreadyReversed,
@@ -162,12 +162,7 @@ def reverse_disbursement(
     The approval can be paid again (to a corrected account, say)."""
     found = get_or_404(session, Disbursement, disbursement_id)
     request = lock_request(session, found.spending_request_id)
-    disbursement = session.scalars(
-        select(Disbursement)
-        .where(Disbursement.id == disbursement_id)
-        .with_for_update(of=Disbursement)
-        .execution_options(populate_existing=True)
-    ).one()
+    disbursement = lock_row(session, Disbursement, disbursement_id)
     if disbursement.reversed_at is not None:
         raise AlreadyReversed(f"Disbursement {disbursement.id} was reversed already.")
     if request.status != "approved":

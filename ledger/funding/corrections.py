@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
-from ledger.db import get_or_404, utcnow
+from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import (
     AlreadyReversed,
     Conflict,
     ContributionCommitted,
-    NotFound,
     ValidationFailed,
 )
 from ledger.funding.models import (
@@ -42,15 +41,7 @@ from ledger.money import Money
 
 
 def _lock_pledge(session: Session, pledge_id: int) -> Pledge:
-    pledge = session.scalars(
-        select(Pledge)
-        .where(Pledge.id == pledge_id)
-        .with_for_update(of=Pledge)
-        .execution_options(populate_existing=True)
-    ).first()
-    if pledge is None:
-        raise NotFound(f"No pledge with id {pledge_id}.")
-    return pledge
+    return lock_row(session, Pledge, pledge_id)
 
 
 def amend_pledge(
@@ -149,12 +140,7 @@ def reverse_contribution(
     money that is not committed can go back (release the commitment first)."""
     found = get_or_404(session, Contribution, contribution_id)
     pledge = _lock_pledge(session, found.pledge_id)
-    contribution = session.scalars(
-        select(Contribution)
-        .where(Contribution.id == contribution_id)
-        .with_for_update(of=Contribution)
-        .execution_options(populate_existing=True)
-    ).one()
+    contribution = lock_row(session, Contribution, contribution_id)
     if contribution.reversed_at is not None:
         raise AlreadyReversed(f"Contribution {contribution.id} was reversed already.")
     committed = int(

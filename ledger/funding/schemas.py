@@ -217,11 +217,6 @@ class DonorTraceSchema(ma.Schema):
     totals = fields.List(fields.Nested(TraceTotalsSchema))
 
 
-class DonorTraceArgs(ma.Schema):
-    donor_id = Id(required=True)
-    as_of = fields.Date(load_default=None)
-
-
 class AvailableArgs(ma.Schema):
     fund_id = Id(required=True)
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
-from ledger.db import get_or_404
-from ledger.errors import Conflict, ExceedsPledge, NotFound, ValidationFailed
+from ledger.db import get_or_404, lock_row
+from ledger.errors import Conflict, ExceedsPledge, ValidationFailed
 from ledger.funding.models import Contribution, Donor, Fund, Pledge
 from ledger.journal.services import (
     CASH,
@@ -158,11 +158,7 @@ def record_contribution(
     says so explicitly. The receivable is cleared at the pledge's rate; any
     difference with the rate of the day goes to ``fx_differences``, so that the
     entry balances in base currency and no cent disappears."""
-    pledge = session.scalars(
-        select(Pledge).where(Pledge.id == pledge_id).with_for_update(of=Pledge)
-    ).first()
-    if pledge is None:
-        raise NotFound(f"No pledge with id {pledge_id}.")
+    pledge = lock_row(session, Pledge, pledge_id)
     if pledge.status != "active":
         raise Conflict(f"Pledge {pledge.id} is {pledge.status}; it takes no contributions.")
     if amount.currency != pledge.currency:

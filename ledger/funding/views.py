@@ -33,8 +33,6 @@ from ledger.funding.schemas import (
     DonorCreateSchema,
     DonorListArgs,
     DonorSchema,
-    DonorTraceArgs,
-    DonorTraceSchema,
     FundCreateSchema,
     FundSchema,
     PeriodCloseSchema,
@@ -44,7 +42,7 @@ from ledger.funding.schemas import (
     PledgeListArgs,
     PledgeSchema,
 )
-from ledger.funding.trace import available_by_earmark, donor_trace
+from ledger.funding.trace import available_by_earmark
 from ledger.idempotency.services import HEADER_DOC, idempotent
 
 blp = Blueprint("funding", __name__, description="Funds, donors, pledges and contributions")
@@ -317,18 +315,6 @@ class Periods(MethodView):
             period=data["period"],
             reason=data["reason"],
         )
-
-
-@blp.route("/reports/donor-trace")
-class DonorTrace(MethodView):
-    @requires("treasurer", "compliance", read=True)
-    @blp.arguments(DonorTraceArgs, location="query")
-    @blp.response(200, DonorTraceSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Where one donor's money went: each contribution, the commitments it backs
-        and the payments it made, what is still committed and what is free."""
-        donor = get_or_404(db.session, Donor, args["donor_id"])
-        return donor_trace(db.session, donor, args["as_of"])
 
 
 @blp.route("/reports/available")

@@ -138,7 +138,6 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _log_request(response: Response) -> Response:
         started = g.get("request_started")
-        user = g.get("user")
         access_log.info(
             "%s %s %s",
             request.method,
@@ -146,7 +145,9 @@ def init_app(app: Flask) -> None:
             response.status_code,
             extra={
                 "status": response.status_code,
-                "user_id": getattr(user, "id", None),
+                # The id kept at authentication: touching g.user here, after the
+                # transaction ended, would reload it in a new one.
+                "user_id": g.get("user_id"),
                 "duration_ms": None
                 if started is None
                 else round((time.perf_counter() - started) * 1000, 1),

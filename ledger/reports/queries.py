@@ -796,3 +796,72 @@ register(
         needs_fund=False,
     )
 )
+
+
+# ---------------------------------------------------------------- donor trace
+
+
+def _donor_trace(ctx: QueryContext) -> QueryResult:
+    """Every donor of the fund: each contribution split into what it paid (to whom,
+    for what, when), what it still backs, and what is free. The rows of a
+    contribution add up to its base amount; all rows add up to the contributions."""
+    from ledger.funding.trace import donor_trace
+
+    donors = ctx.session.scalars(
+        select(Donor)
+        .where(Donor.id.in_(select(Pledge.donor_id).where(Pledge.fund_id == ctx.fund_id)))
+        .order_by(Donor.name, Donor.id)
+    ).all()
+
+    def cents(text: str) -> int:
+        return int(text.replace(".", "").replace("-", "")) * (-1 if text.startswith("-") else 1)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for donor in donors:
+            trace = donor_trace(ctx.session, donor, ctx.as_of)
+            for c in trace["contributions"]:
+                if c["fund_id"] != ctx.fund_id:
+                    continue
+                base = {
+                    "donor": donor.name,
+                    "contribution_id": c["contribution_id"],
+                    "received_on": c["received_on"],
+                }
+                for use in c["uses"]:
+                    yield {
+                        **base,
+                        "use": use["kind"],
+                        "project": use["project"],
+                        "payee": use["payee"],
+                        "spending_request_id": use["spending_request_id"],
+                        "disbursement_id": use.get("disbursement_id"),
+                        "date": use.get("date"),
+                        "base_amount": cents(use["amount"]),
+                    }
+                if cents(c["free"]):
+                    yield {**base, "use": "free", "base_amount": cents(c["free"])}
+
+    return rows(), {}
+
+
+register(
+    Report(
+        name="donor-trace",
+        title="Donor trace",
+        description="Where each donor's money went: per contribution, what it paid (project, "
+        "payee, disbursement, date), what it still backs, and what is free.",
+        columns=(
+            Column("donor", "Donor"),
+            Column("contribution_id", "Contribution id", "int"),
+            Column("received_on", "Received on"),
+            Column("use", "Use"),
+            Column("project", "Project"),
+            Column("payee", "Payee"),
+            Column("spending_request_id", "Request id", "int"),
+            Column("disbursement_id", "Disbursement id", "int"),
+            Column("date", "Paid on"),
+            _base("base_amount", "Amount (base)"),
+        ),
+        query=_donor_trace,
+    )
+)

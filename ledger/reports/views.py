@@ -18,7 +18,9 @@ from ledger.api import AsOfArgs, Id, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import NotFound, ValidationFailed
-from ledger.funding.models import Fund
+from ledger.funding.models import Donor, Fund
+from ledger.funding.schemas import DonorTraceSchema
+from ledger.funding.trace import donor_trace
 from ledger.journal.services import trial_balance
 from ledger.money import format_minor, minor_units
 from ledger.reports.formats import (
@@ -209,6 +211,38 @@ class IatiExport(MethodView):
         fund = get_or_404(db.session, Fund, args["fund_id"])
         body = iati_activities(db.session, fund, args["as_of"])
         return Response(body, mimetype="application/xml")
+
+
+class DonorTraceArgs(ReportArgs):
+    donor_id = Id(metadata={"description": "One donor's trace, across funds (JSON)"})
+
+    @ma.validates_schema
+    def _who(self, data: dict[str, Any], **kw: Any) -> None:
+        if "donor_id" not in data and "fund_id" not in data:
+            raise ma.ValidationError(
+                "Name a donor (donor_id), or a fund (fund_id) for every donor of it.",
+                field_name="donor_id",
+            )
+
+
+@blp.route("/reports/donor-trace")
+class DonorTrace(MethodView):
+    @requires(*READERS, read=True)
+    @blp.arguments(DonorTraceArgs, location="query")
+    @blp.response(200, DonorTraceSchema)
+    @blp.doc(responses=_formats_doc("DonorTrace"))
+    @problems(blp, NotFound, NotAcceptable, ValidationFailed)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Where a donor's money went: each contribution, the commitments it backs and
+        the payments it made (project, payee, disbursement, date), what is still
+        committed and what is free. With `fund_id` (or a CSV, XLSX or PDF format):
+        the table for every donor of the fund."""
+        if "donor_id" in args and not _wants_table(args):
+            donor = get_or_404(db.session, Donor, args["donor_id"])
+            return donor_trace(db.session, donor, args["as_of"])
+        if "fund_id" not in args:
+            raise ValidationFailed("fund_id", "The table form is per fund: name the fund.")
+        return export("donor-trace", args)
 
 
 @blp.route("/reports/fund-position")

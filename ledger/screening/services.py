@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
 from ledger.compliance.models import Restriction
-from ledger.db import get_or_404, utcnow
+from ledger.db import lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
 from ledger.payees.models import Payee
 from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
@@ -456,15 +456,7 @@ def screening_gate(
 
 
 def _lock_case(session: Session, case_id: int) -> ReviewCase:
-    case = session.scalars(
-        select(ReviewCase)
-        .where(ReviewCase.id == case_id)
-        .with_for_update(of=ReviewCase)
-        .execution_options(populate_existing=True)
-    ).first()
-    if case is None:
-        get_or_404(session, ReviewCase, case_id)
-        raise AssertionError  # pragma: no cover - get_or_404 raised
+    case = lock_row(session, ReviewCase, case_id)
     if case.status != "open":
         raise Conflict(f"Review case {case.id} was {case.status} already.")
     return case

@@ -256,3 +256,19 @@ def test_a_month_closes_once(ledger):
         expect=409,
     )
     assert again["code"] == "conflict"
+
+
+def test_the_donor_trace_report_adds_up_to_the_contributions(ledger):
+    world = ledger.approved("1000.00", received="5000.00")
+    ledger.disburse(world["request"]["id"], "400.00")
+    report = ledger.get(f"/reports/donor-trace?fund_id={world['fund']['id']}")
+    rows = report["rows"]
+    assert [(r["use"], r["base_amount"]) for r in rows] == [
+        ("disbursed", "400.00"),
+        ("committed", "600.00"),
+        ("free", "4000.00"),
+    ]
+    csv_text = ledger.raw(
+        "GET", f"/reports/donor-trace?fund_id={world['fund']['id']}&format=csv", "auditor"
+    ).get_data(as_text=True)
+    assert "4000.00" in csv_text

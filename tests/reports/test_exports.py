@@ -111,7 +111,7 @@ def test_demo_reports_from_the_cli_iati_pdf_and_xlsx(runner, tmp_path):
     assert about["fund"] == "Gaza Reconstruction Fund 2021"
     assert about["audit_chain_hash"] == data["audit_chain_head"]["hash"]
 
-    unknown = runner.invoke(args=["report", "donor-trace", "--fund", "1"])
+    unknown = runner.invoke(args=["report", "no-such-report", "--fund", "1"])
     assert unknown.exit_code == 2 and "no report named" in unknown.output
     no_fund = runner.invoke(args=["report", "pledge-tracker"])
     assert no_fund.exit_code == 1 and "fund_id" in no_fund.output

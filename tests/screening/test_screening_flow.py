@@ -89,6 +89,21 @@ def test_registering_a_listed_person_opens_a_case_that_blocks_payment(ledger, li
     assert float(cases[0]["score"]) >= 0.80
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Harakat al-Muqawama al-Islamiya",  # a listed alias of HAMAS
+        "Izz al-Din al-Qassam Brigades",  # another
+        "Ezzedeen Al-Qassam Brigades",  # that alias, spelled another way
+    ],
+)
+def test_payment_refused_for_an_organisation_registered_under_a_listed_alias(ledger, lists, name):
+    payee = register(ledger, name, kind="organization")
+    assert payee["payable"] is False
+    case = ledger.get(f"/review-cases?payee_id={payee['id']}", "compliance")["items"][0]
+    assert case["evidence"]["source_key"] == "ofac-sdn:4695"
+
+
 def test_hamas_registered_in_arabic_script_is_caught(ledger, lists):
     payee = register(ledger, "حماس", kind="organization")
     assert payee["payable"] is False

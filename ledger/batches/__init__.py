@@ -1,0 +1,1 @@
+"""Cash-assistance batches: many payments, approved once, paid in one run."""

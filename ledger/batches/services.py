@@ -1,0 +1,688 @@
+"""Batches: intake (validate, match or register payees, screen), one spending
+request for the total, and posting in chunks against its approval.
+
+Posting is crash-safe by construction: each chunk is one transaction that moves
+its rows ``ready → paid`` (or ``held``), writes their payment records and the
+chunk's journal entry together. A crash loses at most the uncommitted chunk; the
+next run picks up the rows still ``ready``. ``batch_payments.row_id`` is unique,
+so a row paid twice is a constraint violation, not a possibility.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger.audit.services import jsonable, record, snapshot
+from ledger.auth.models import User
+from ledger.batches.intake import RowIn, read_upload, validate_rows
+from ledger.batches.models import Batch, BatchPayment, BatchRow
+from ledger.committee.models import SpendingRequest, Vote
+from ledger.committee.policy import QuorumPolicy
+from ledger.committee.services import (
+    lock_request,
+    release_base_for,
+    request_dimensions,
+    submit_request,
+)
+from ledger.compliance.models import Restriction
+from ledger.compliance.services import assert_payable
+from ledger.db import get_or_404, utcnow
+from ledger.disbursements.models import Disbursement
+from ledger.errors import (
+    Conflict,
+    ExceedsApproval,
+    NotApproved,
+    SeparationOfDuties,
+    ValidationFailed,
+)
+from ledger.funding.allocation import allocate_disbursement
+from ledger.funding.models import Fund
+from ledger.journal.services import (
+    CASH,
+    COMMITMENT_RESERVE,
+    COMMITMENTS,
+    DISBURSEMENTS,
+    Line,
+    post_entry,
+)
+from ledger.money import Money
+from ledger.payees.models import Payee, RelatedParty
+from ledger.screening.models import ReviewCase, WatchlistVersion
+from ledger.screening.names import NameIndex, SearchHit
+from ledger.screening.services import Hit, Subject, name_index, open_cases, review_threshold
+
+CHUNK_SIZE = 1000
+# Bound on the values of one IN (...): SQLite allows 32,766 parameters.
+_IN_CHUNK = 5000
+NATIONAL_ID = "national_id"
+
+
+# ---------------------------------------------------------------- screening in bulk
+
+
+def _chunks(values: list[Any], size: int = _IN_CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def lists_version(session: Session) -> str:
+    """Which list versions the screening sees: the latest import's id."""
+    latest = session.scalar(select(func.max(WatchlistVersion.id)))
+    return str(latest or 0)
+
+
+class BulkScreener:
+    """Screens many names against the index, once per distinct name set: a batch
+    of 100,000 households repeats names a lot, and a search costs about a
+    millisecond. Identifiers are looked up per row (an exact dictionary hit); only
+    a row whose identifier is on a list is searched again with it."""
+
+    def __init__(self, index: NameIndex, threshold: float, nationality: str | None) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.nationality = nationality
+        self._cache: dict[tuple[str, ...], list[SearchHit]] = {}
+
+    def search(self, names: tuple[str, ...], identifiers: tuple[str, ...]) -> list[SearchHit]:
+        if not len(self.index):
+            return []
+        if identifiers and self.index.candidates("", identifiers=identifiers):
+            return self.index.search(
+                names,
+                threshold=self.threshold,
+                nationality=self.nationality,
+                identifiers=identifiers,
+            )
+        hits = self._cache.get(names)
+        if hits is None:
+            hits = self.index.search(names, threshold=self.threshold, nationality=self.nationality)
+            self._cache[names] = hits
+        return hits
+
+
+def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+    """What stops paying each payee now, in a few queries for many payees: its own
+    active restriction, an active restriction on a payee behind it (owner, director,
+    signatory), an open review case. The same rules as
+    ``compliance.services.payment_blocks``, in bulk."""
+    blocks: dict[int, list[dict[str, Any]]] = {}
+    ids = sorted(set(payee_ids))
+    for part in _chunks(ids):
+        for r in session.scalars(
+            select(Restriction).where(
+                Restriction.payee_id.in_(part), Restriction.lifted_at.is_(None)
+            )
+        ):
+            blocks.setdefault(r.payee_id, []).append(
+                {"reason": "restricted", "restriction_id": r.id, "source": r.source}
+            )
+        linked = session.execute(
+            select(RelatedParty.payee_id, RelatedParty.name, RelatedParty.role, Restriction.id)
+            .join(Restriction, Restriction.payee_id == RelatedParty.linked_payee_id)
+            .where(RelatedParty.payee_id.in_(part), Restriction.lifted_at.is_(None))
+        )
+        for payee_id, party_name, role, restriction_id in linked:
+            blocks.setdefault(payee_id, []).append(
+                {
+                    "reason": "related_party_restricted",
+                    "restriction_id": restriction_id,
+                    "related_party": {"name": party_name, "role": role},
+                }
+            )
+        cases = session.execute(
+            select(ReviewCase.payee_id, ReviewCase.id, ReviewCase.score).where(
+                ReviewCase.payee_id.in_(part),
+                ReviewCase.status == "open",
+                ReviewCase.kind == "match",
+            )
+        )
+        for payee_id, case_id, score in cases:
+            blocks.setdefault(payee_id, []).append(
+                {"reason": "open_review_case", "review_case_id": case_id, "score": score}
+            )
+    return blocks
+
+
+def _covered(session: Session, payee_ids: list[int]) -> set[tuple[int, int]]:
+    covered: set[tuple[int, int]] = set()
+    for part in _chunks(sorted(set(payee_ids))):
+        covered.update(
+            (p, e)
+            for p, e in session.execute(
+                select(ReviewCase.payee_id, ReviewCase.entry_id).where(
+                    ReviewCase.payee_id.in_(part),
+                    ReviewCase.kind == "match",
+                    ReviewCase.related_party_id.is_(None),
+                )
+            )
+        )
+    return covered
+
+
+@dataclass(frozen=True)
+class Screenable:
+    payee_id: int
+    label: str
+    names: tuple[str, ...]
+    identifiers: tuple[str, ...]
+
+
+def screen_subjects(
+    session: Session,
+    actor: User | None,
+    subjects: list[Screenable],
+    nationality: str | None,
+    trigger: str,
+) -> int:
+    """Screen many payees' names at once; open a review case for each new hit (not
+    already covered by a case on the same entry). Returns the cases opened."""
+    screener = BulkScreener(name_index(session), review_threshold(), nationality)
+    found: list[Hit] = []
+    for s in subjects:
+        for search_hit in screener.search(s.names, s.identifiers):
+            subject = Subject(s.payee_id, None, s.label, s.names, None, nationality, s.identifiers)
+            found.append(Hit(subject, search_hit))
+    if not found:
+        return 0
+    covered = _covered(session, [h.subject.payee_id for h in found])
+    new = []
+    for hit in found:
+        key = (hit.subject.payee_id, hit.search.entry_id)
+        if key not in covered:
+            covered.add(key)
+            new.append(hit)
+    return len(open_cases(session, actor, new, trigger))
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _national_id_index(session: Session) -> dict[str, int]:
+    """Registered individuals by national ID (the oldest payee wins a tie)."""
+    found: dict[str, int] = {}
+    rows = session.execute(
+        select(Payee.id, Payee.identifiers).where(Payee.kind == "individual").order_by(Payee.id)
+    )
+    for payee_id, identifiers in rows:
+        for ident in identifiers or ():
+            if isinstance(ident, dict) and ident.get("type") == NATIONAL_ID:
+                found.setdefault(str(ident.get("value")), payee_id)
+    return found
+
+
+def _references_in_use(session: Session, fund_id: int, references: list[str]) -> dict[str, int]:
+    """References already carried by a live row of another batch of the fund."""
+    used: dict[str, int] = {}
+    for part in _chunks(references):
+        for ref, batch_id in session.execute(
+            select(BatchRow.reference, BatchRow.batch_id)
+            .join(Batch, Batch.id == BatchRow.batch_id)
+            .where(
+                Batch.fund_id == fund_id,
+                BatchRow.state.in_(("ready", "held", "paid")),
+                BatchRow.reference.in_(part),
+            )
+        ):
+            if ref is not None:
+                used.setdefault(ref, batch_id)
+    return used
+
+
+def submit_batch(
+    session: Session,
+    actor: User,
+    policy: QuorumPolicy,
+    *,
+    fund_id: int,
+    project_id: int,
+    payee_id: int,
+    name: str,
+    purpose: str,
+    currency: str,
+    country: str,
+    data: bytes,
+    expiry_days: int = 30,
+) -> Batch:
+    """Take an upload: validate every row (errors kept per row, with its line),
+    match each valid row to a registered individual by national ID or register a new
+    one, screen them all, and submit the total of the payable rows to the committee
+    as one spending request for ``payee_id`` (the payee standing for the programme).
+
+    Rows that are invalid, or whose payee is restricted or under review, are kept
+    and listed but are not part of the request; they are never posted."""
+    fund = get_or_404(session, Fund, fund_id)
+    if currency != fund.base_currency:
+        raise ValidationFailed(
+            "currency", f"A batch is paid in the fund's base currency, {fund.base_currency}."
+        )
+    rows = validate_rows(read_upload(data), currency)
+    valid = [r for r in rows if not r.errors]
+    used = _references_in_use(session, fund.id, [str(r.values["reference"]) for r in valid])
+    for row in valid:
+        other = used.get(str(row.values["reference"]))
+        if other is not None:
+            row.refuse("reference", f"Already in batch {other} of this fund: paid once only.")
+    valid = [r for r in rows if not r.errors]
+
+    payee_of = _register_payees(session, actor, valid, country)
+    subjects = [
+        Screenable(
+            payee_of[id(r)],
+            str(r.values["name"]),
+            tuple(str(n) for n in (r.values["name"], r.values["original_script_name"]) if n),
+            (str(r.values["national_id"]),),
+        )
+        for r in valid
+    ]
+    cases = screen_subjects(session, actor, subjects, country, "batch intake")
+    session.flush()
+    blocks = blocks_for(session, payee_of.values())
+    total = sum(r.amount_minor or 0 for r in valid if payee_of[id(r)] not in blocks)
+    if total <= 0:
+        raise ValidationFailed(
+            "file", "No row can be paid: every row is invalid, restricted or under review."
+        )
+    request = submit_request(
+        session,
+        actor,
+        policy,
+        fund_id=fund.id,
+        project_id=project_id,
+        payee_id=payee_id,
+        amount=Money(total, currency),
+        purpose=purpose,
+        expiry_days=expiry_days,
+    )
+    batch = Batch(
+        fund_id=fund.id,
+        project_id=project_id,
+        payee_id=payee_id,
+        spending_request_id=request.id,
+        name=name,
+        currency=currency,
+        total_minor=total,
+        status="submitted",
+        source_sha256=hashlib.sha256(data).hexdigest(),
+        screened_against=lists_version(session),
+        submitted_by=actor.id,
+    )
+    session.add(batch)
+    session.flush()
+    session.execute(
+        insert(BatchRow),
+        [_row_record(batch.id, r, payee_of.get(id(r)), blocks) for r in rows],
+    )
+    counts = state_counts(session, batch.id)
+    record(
+        session,
+        actor,
+        "batch.submitted",
+        batch,
+        after={**snapshot(batch), "rows": counts, "review_cases_opened": cases},
+    )
+    return batch
+
+
+def _row_record(
+    batch_id: int, row: RowIn, payee_id: int | None, blocks: dict[int, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    values = row.values
+    problems: dict[str, Any] | None
+    if row.errors:
+        state, problems = "invalid", {"errors": row.errors}
+    elif payee_id in blocks:
+        state, problems = "held", {"blocks": blocks[payee_id]}
+    else:
+        state, problems = "ready", None
+    return {
+        "batch_id": batch_id,
+        "line": row.line,
+        "state": state,
+        "name": (values.get("name") or None) and str(values["name"])[:300],
+        "national_id": (values.get("national_id") or None) and str(values["national_id"])[:64],
+        "original_script_name": (values.get("original_script_name") or None)
+        and str(values["original_script_name"])[:300],
+        "account": (values.get("account") or None) and str(values["account"])[:64],
+        "amount_minor": row.amount_minor,
+        "currency": (values.get("currency") or None) and str(values["currency"])[:3],
+        "reference": (values.get("reference") or None) and str(values["reference"])[:100],
+        "payee_id": payee_id,
+        "problems": problems,
+    }
+
+
+def _register_payees(
+    session: Session, actor: User, rows: list[RowIn], country: str
+) -> dict[int, int]:
+    """Map each row (by ``id(row)``) to a payee: the registered individual with its
+    national ID, or a new one registered now, in one bulk insert."""
+    known = _national_id_index(session)
+    new: dict[str, RowIn] = {}
+    for row in rows:
+        nid = str(row.values["national_id"])
+        if nid not in known and nid not in new:
+            new[nid] = row
+    if new:
+        now = utcnow()
+        records = [
+            {
+                "name": str(r.values["name"]),
+                "kind": "individual",
+                "country": country,
+                "aliases": [],
+                "original_script_name": r.values["original_script_name"],
+                "identifiers": [{"type": NATIONAL_ID, "value": nid}],
+                "bank_account": r.values["account"],
+                "created_by": actor.id,
+                "created_at": now,
+            }
+            for nid, r in new.items()
+        ]
+        ids = session.scalars(
+            insert(Payee).returning(Payee.id, sort_by_parameter_order=True), records
+        ).all()
+        known.update(zip(new, ids, strict=True))
+        # One event for the whole registration: each payee is a row of its own,
+        # created by this event (its ids are a contiguous, listed range).
+        record(
+            session,
+            actor,
+            "batch.payees_registered",
+            ("payees", None),
+            after={"count": len(ids), "payee_ids": [min(ids), max(ids)], "country": country},
+        )
+    return {id(r): known[str(r.values["national_id"])] for r in rows}
+
+
+# ---------------------------------------------------------------- progress
+
+
+def state_counts(session: Session, batch_id: int) -> dict[str, int]:
+    counts = {"invalid": 0, "ready": 0, "held": 0, "paid": 0}
+    for state, n in session.execute(
+        select(BatchRow.state, func.count())
+        .where(BatchRow.batch_id == batch_id)
+        .group_by(BatchRow.state)
+    ):
+        counts[state] = int(n)
+    return counts
+
+
+def progress(session: Session, batch: Batch) -> dict[str, Any]:
+    """Counts per state, amounts paid, and how far posting has gone (percent of the
+    valid rows that are no longer waiting), read from the rows themselves."""
+    counts = state_counts(session, batch.id)
+    paid_minor = session.scalar(
+        select(func.coalesce(func.sum(BatchPayment.amount_minor), 0)).where(
+            BatchPayment.batch_id == batch.id
+        )
+    )
+    valid = counts["ready"] + counts["held"] + counts["paid"]
+    done = counts["held"] + counts["paid"] if batch.status != "submitted" else 0
+    percent = 100.0 if batch.status == "posted" else (100.0 * done / valid if valid else 0.0)
+    return {
+        "rows": {**counts, "total": sum(counts.values())},
+        "paid_amount": str(Money(int(paid_minor or 0), batch.currency)),
+        "percent": round(percent, 2),
+        "chunks_posted": batch.chunks_posted,
+    }
+
+
+# ---------------------------------------------------------------- posting
+
+
+def start_posting(
+    session: Session, actor: User, *, batch_id: int, paid_on: dt.date | None
+) -> Batch:
+    """The treasurer starts (or resumes) paying an approved batch. Starting again
+    while it is posting is a resume: safe, since chunks never pay a row twice."""
+    batch = get_or_404(session, Batch, batch_id)
+    request = lock_request(session, batch.spending_request_id)
+    if request.status != "approved":
+        raise NotApproved(
+            f"Batch {batch.id}'s spending request {request.id} is {request.status}; "
+            "only an approved batch is posted.",
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
+    _check_not_voter(session, actor, request)
+    session.refresh(batch)
+    if batch.status == "posted":
+        raise Conflict(f"Batch {batch.id} is posted already.")
+    if batch.status == "submitted":
+        before = snapshot(batch)
+        batch.status = "posting"
+        batch.posted_by = actor.id
+        batch.paid_on = paid_on or utcnow().date()
+        batch.posting_started_at = utcnow()
+        record(session, actor, "batch.posting_started", batch, before=before)
+    return batch
+
+
+def _check_not_voter(session: Session, actor: User, request: SpendingRequest) -> None:
+    voted = session.scalar(
+        select(Vote.id).where(Vote.spending_request_id == request.id, Vote.member_id == actor.id)
+    )
+    if voted is not None:
+        raise SeparationOfDuties(
+            "Whoever voted on a spending request cannot disburse it.",
+            spending_request_id=request.id,
+            payee_id=request.payee_id,
+        )
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    paid: int
+    held: int
+    done: bool
+
+
+def post_chunk(
+    session: Session, actor: User, *, batch_id: int, chunk_size: int = CHUNK_SIZE
+) -> ChunkResult:
+    """Pay the next ``chunk_size`` rows still ``ready``, in one transaction (the
+    caller commits): each row's payee is checked again now and a blocked row is
+    ``held`` with its reason; the others get their payment record, and the chunk
+    one disbursement against the batch's approval and one balanced journal entry.
+
+    The request's row lock serialises concurrent runs of the same batch (and any
+    other payment on its approval): a second run waits, then finds the rows paid."""
+    batch = get_or_404(session, Batch, batch_id)
+    request = lock_request(session, batch.spending_request_id)
+    session.refresh(batch)
+    if batch.status != "posting":
+        return ChunkResult(0, 0, batch.status == "posted")
+    if request.status != "approved":
+        raise NotApproved(
+            f"Spending request {request.id} is {request.status}; the batch cannot be paid.",
+            spending_request_id=request.id,
+        )
+    rows = session.execute(
+        select(
+            BatchRow.id,
+            BatchRow.payee_id,
+            BatchRow.amount_minor,
+            BatchRow.reference,
+            BatchRow.name,
+            BatchRow.original_script_name,
+            BatchRow.national_id,
+        )
+        .where(BatchRow.batch_id == batch.id, BatchRow.state == "ready")
+        .order_by(BatchRow.id)
+        .limit(chunk_size)
+    ).all()
+    if not rows:
+        before = snapshot(batch)
+        batch.status = "posted"
+        batch.posted_at = utcnow()
+        record(
+            session,
+            actor,
+            "batch.posted",
+            batch,
+            before=before,
+            after={**snapshot(batch), "rows": state_counts(session, batch.id)},
+        )
+        return ChunkResult(0, 0, True)
+
+    payee_ids = {r.payee_id for r in rows}
+    # The programme's payee is checked like any payee at payment (its gate).
+    programme = get_or_404(session, Payee, batch.payee_id)
+    screening = assert_payable(
+        session, programme, action="post batch", actor_id=actor.id, spending_request_id=request.id
+    )
+    version = lists_version(session)
+    if version != batch.screened_against:
+        # A list was imported since intake (or since the last chunk that checked):
+        # screen these rows' names again before paying them.
+        fund_country = session.scalar(select(Payee.country).where(Payee.id == rows[0].payee_id))
+        screen_subjects(
+            session,
+            actor,
+            [
+                Screenable(
+                    r.payee_id,
+                    r.name or "",
+                    tuple(n for n in (r.name, r.original_script_name) if n),
+                    (r.national_id,) if r.national_id else (),
+                )
+                for r in rows
+            ],
+            fund_country,
+            "batch posting",
+        )
+        session.flush()
+    blocks = blocks_for(session, payee_ids)
+    held = [r for r in rows if r.payee_id in blocks]
+    payable = [r for r in rows if r.payee_id not in blocks]
+    for r in held:
+        session.execute(
+            update(BatchRow)
+            .where(BatchRow.id == r.id)
+            .values(state="held", problems=jsonable({"blocks": blocks[r.payee_id]}))
+        )
+    total = sum(int(r.amount_minor) for r in payable)
+    if total > request.remaining.minor:
+        raise ExceedsApproval(
+            f"Spending request {request.id} has {request.remaining} {request.currency} left; "
+            f"the chunk needs {Money(total, request.currency)}.",
+            spending_request_id=request.id,
+        )
+    chunk_no = batch.chunks_posted + 1
+    entry_id = None
+    disbursement_id = None
+    if payable:
+        fund = get_or_404(session, Fund, batch.fund_id)
+        paid_on = batch.paid_on or utcnow().date()
+        commitment_base = release_base_for(session, request, total)
+        disbursement = Disbursement(
+            spending_request_id=request.id,
+            fund_id=fund.id,
+            payee_id=batch.payee_id,
+            amount_minor=total,
+            currency=batch.currency,
+            base_amount_minor=total,
+            reference=f"BATCH-{batch.id}-{chunk_no:05d}",
+            paid_on=paid_on,
+            screening={**screening, "batch_id": batch.id, "rows": len(payable)},
+            created_by=actor.id,
+        )
+        session.add(disbursement)
+        session.flush()
+        dims = request_dimensions(request)
+        entry = post_entry(
+            session,
+            fund_id=fund.id,
+            kind="disbursement",
+            value_date=paid_on,
+            memo=f"Batch {batch.id} chunk {chunk_no}: {len(payable)} payments "
+            f"(disbursement {disbursement.id})",
+            source=("disbursement", disbursement.id),
+            lines=[
+                Line(DISBURSEMENTS, batch.currency, total, total, dims),
+                Line(CASH, batch.currency, -total, -total, dims),
+                Line(COMMITMENT_RESERVE, batch.currency, total, commitment_base, dims),
+                Line(COMMITMENTS, batch.currency, -total, -commitment_base, dims),
+            ],
+            actor=actor,
+        )
+        allocate_disbursement(
+            session,
+            spending_request_id=request.id,
+            disbursement_id=disbursement.id,
+            base_minor=commitment_base,
+            value_date=paid_on,
+        )
+        now = utcnow()
+        session.execute(
+            insert(BatchPayment),
+            [
+                {
+                    "batch_id": batch.id,
+                    "row_id": r.id,
+                    "payee_id": r.payee_id,
+                    "amount_minor": int(r.amount_minor),
+                    "currency": batch.currency,
+                    "reference": r.reference,
+                    "disbursement_id": disbursement.id,
+                    "journal_entry_id": entry.id,
+                    "paid_on": paid_on,
+                    "created_at": now,
+                }
+                for r in payable
+            ],
+        )
+        # ``state = 'ready'`` in the WHERE: a row is moved to paid at most once.
+        moved = session.execute(
+            update(BatchRow)
+            .where(BatchRow.id.in_([r.id for r in payable]), BatchRow.state == "ready")
+            .values(state="paid")
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != len(payable):  # type: ignore[attr-defined]
+            raise Conflict(f"Batch {batch.id}: rows changed under the chunk; run it again.")
+        request.disbursed_minor += total
+        entry_id, disbursement_id = entry.id, disbursement.id
+    batch.chunks_posted = chunk_no
+    batch.last_chunk_at = utcnow()
+    batch.screened_against = version
+    # One audit event per chunk: the rows it paid are in batch_payments (append-only),
+    # each naming this chunk's disbursement and journal entry.
+    record(
+        session,
+        actor,
+        "batch.chunk_posted",
+        ("batches", batch.id),
+        after={
+            "chunk": chunk_no,
+            "rows_paid": len(payable),
+            "rows_held": len(held),
+            "amount": str(Money(total, batch.currency)),
+            "first_row_id": rows[0].id,
+            "last_row_id": rows[-1].id,
+            "disbursement_id": disbursement_id,
+            "journal_entry_id": entry_id,
+        },
+    )
+    return ChunkResult(len(payable), len(held), False)
+
+
+def rows_query(batch_id: int, state: str | None) -> sa.Select[Any]:
+    stmt = select(BatchRow).where(BatchRow.batch_id == batch_id)
+    if state:
+        stmt = stmt.where(BatchRow.state == state)
+    return stmt
+
+
+def request_status(session: Session, batch: Batch) -> str:
+    request = session.get(SpendingRequest, batch.spending_request_id)
+    return request.current_status if request is not None else "unknown"
