@@ -20,7 +20,7 @@ run: $(STAMP)
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	LEDGER_LOG_FORMAT=text $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Lint, type checks, and the whole test suite (SQLite always; PostgreSQL when
 ## reachable, and required when CI=true). tests/test_migrations.py runs

@@ -339,34 +339,65 @@ for _by, _title in _GROUPINGS.items():
 
 
 def _payee_ledger(ctx: QueryContext) -> QueryResult:
-    D = Disbursement
+    D, E = Disbursement, JournalEntry
+    # Payments, and payments returned by the bank as rows of their own (negative, on
+    # the return's value date), so the ledger's total is what was paid, net.
+    payments = select(
+        D.payee_id,
+        D.id.label("disbursement_id"),
+        D.paid_on.label("on"),
+        sa.literal(0).label("is_return"),
+        D.reference,
+        D.spending_request_id,
+        D.currency,
+        D.amount_minor.label("amount"),
+        D.base_amount_minor.label("base"),
+        D.screening,
+    ).where(D.fund_id == ctx.fund_id)
+    returns = (
+        select(
+            D.payee_id,
+            D.id,
+            E.value_date,
+            sa.literal(1),
+            D.reference,
+            D.spending_request_id,
+            D.currency,
+            -D.amount_minor,
+            -D.base_amount_minor,
+            D.screening,
+        )
+        .join(E, sa.and_(E.source_type == "disbursement", E.source_id == D.id))
+        .where(D.fund_id == ctx.fund_id, E.kind == "disbursement_reversal")
+    )
+    u = sa.union_all(payments, returns).subquery()
     # The payee's running total, by the database (a window function).
-    running = sa.func.sum(D.base_amount_minor).over(
-        partition_by=D.payee_id, order_by=(D.paid_on, D.id)
+    running = sa.func.sum(u.c.base).over(
+        partition_by=u.c.payee_id, order_by=(u.c.on, u.c.disbursement_id, u.c.is_return)
     )
     stmt = (
         select(
             Payee.id,
             Payee.name,
-            D.id,
-            D.paid_on,
-            D.reference,
+            u.c.disbursement_id,
+            u.c.on,
+            u.c.reference,
             Project.name,
-            D.spending_request_id,
-            D.currency,
-            D.amount_minor,
-            D.base_amount_minor,
+            u.c.spending_request_id,
+            u.c.currency,
+            u.c.amount,
+            u.c.base,
             running,
-            D.screening,
+            u.c.screening,
+            u.c.is_return,
         )
-        .join(Payee, Payee.id == D.payee_id)
-        .join(SpendingRequest, SpendingRequest.id == D.spending_request_id)
+        .join(Payee, Payee.id == u.c.payee_id)
+        .join(SpendingRequest, SpendingRequest.id == u.c.spending_request_id)
         .join(Project, Project.id == SpendingRequest.project_id)
-        .where(D.fund_id == ctx.fund_id)
-        .order_by(Payee.name, Payee.id, D.paid_on, D.id)
+        .order_by(Payee.name, Payee.id, u.c.on, u.c.disbursement_id, u.c.is_return)
     )
     if ctx.as_of is not None:
-        stmt = stmt.where(D.paid_on <= ctx.as_of)
+        stmt = stmt.where(u.c.on <= ctx.as_of)
 
     def rows() -> Iterator[dict[str, Any]]:
         for r in ctx.session.execute(stmt.execution_options(yield_per=5000)):
@@ -377,7 +408,7 @@ def _payee_ledger(ctx: QueryContext) -> QueryResult:
                 "payee": r[1],
                 "disbursement_id": r[2],
                 "paid_on": r[3],
-                "reference": r[4],
+                "reference": f"returned: {r[4]}" if r[12] else r[4],
                 "project": r[5],
                 "spending_request_id": r[6],
                 "currency": r[7],

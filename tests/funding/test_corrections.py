@@ -272,3 +272,27 @@ def test_the_donor_trace_report_adds_up_to_the_contributions(ledger):
         "GET", f"/reports/donor-trace?fund_id={world['fund']['id']}&format=csv", "auditor"
     ).get_data(as_text=True)
     assert "4000.00" in csv_text
+
+
+def test_the_payee_ledger_shows_a_returned_payment_and_nets_to_disbursed(ledger):
+    world = ledger.approved("1000.00")
+    fund_id = world["fund"]["id"]
+    paid = ledger.disburse(world["request"]["id"], "400.00", paid_on="2021-08-02")
+    ledger.disburse(world["request"]["id"], "100.00", paid_on="2021-08-03")
+    post(
+        ledger,
+        f"/disbursements/{paid['id']}/reverse",
+        "treasurer",
+        {"reason": "Account closed.", "value_date": "2021-08-10"},
+        key=True,
+    )
+    report = ledger.get(f"/reports/payee-ledger?fund_id={fund_id}")
+    assert [(r["reference"].startswith("returned"), r["amount"]) for r in report["rows"]] == [
+        (False, "400.00"),
+        (False, "100.00"),
+        (True, "-400.00"),
+    ]
+    assert report["rows"][-1]["payee_running_base"] == "100.00"
+    assert ledger.position(fund_id)["base"]["disbursed"] == "100.00"
+    before_return = ledger.get(f"/reports/payee-ledger?fund_id={fund_id}&as_of=2021-08-05")
+    assert [r["amount"] for r in before_return["rows"]] == ["400.00", "100.00"]
