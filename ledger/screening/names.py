@@ -632,6 +632,7 @@ def _readings_similarity(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
 
 
 _NOT_VOWEL = re.compile(r"[^aiu]")
+_jaro_winkler = JaroWinkler.normalized_similarity
 
 
 def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
@@ -641,7 +642,8 @@ def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
         if a.prefix or b.prefix:
             return 0.0  # M. says nothing about Abu Mouailek: the initial would be of "Abu"
         return 0.85 if a.text[0] == b.text[0] else 0.0
-    if a.key == b.key:
+    ak, bk = a.key, b.key
+    if ak == bk:
         sim = 1.0
     elif on_skeleton:
         if not (a.skeleton and b.skeleton):
@@ -653,25 +655,27 @@ def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
         # agree too (Hadi is not Huda).
         sim *= 0.6 + 0.4 * _vowel_agreement(a.vowels or b.vowels, b.key if a.vowels else a.key)
     else:
-        if min(len(a.key), len(b.key)) <= 3:
+        la, lb = len(ak), len(bk)
+        shorter = la if la < lb else lb
+        if shorter <= 3:
             # Jaro-Winkler is too generous on short parts (Ali / Ala).
-            sim = Indel.normalized_similarity(a.key, b.key)
+            sim = Indel.normalized_similarity(ak, bk)
             if (
                 0.6 < sim < 0.9
-                and _NOT_VOWEL.sub("", a.key) == _NOT_VOWEL.sub("", b.key)
+                and _NOT_VOWEL.sub("", ak) == _NOT_VOWEL.sub("", bk)
                 and _readings_similarity(a.skeletons, b.skeletons) == 1.0
             ):
                 sim = 0.9  # same vowels, a letter romanised two ways (Chi / Shi)
         else:
-            sim = JaroWinkler.normalized_similarity(a.key, b.key)
+            sim = _jaro_winkler(ak, bk)
             if (
-                a.key[0] != b.key[0]
+                ak[0] != bk[0]
                 and a.text[0] in "aeiou"  # a written vowel, not a folded w (Wisam)
                 and b.text[0] in "aeiou"
-                and min(len(a.key), len(b.key)) >= 5  # not Omar / Ammar
+                and shorter >= 5  # not Omar / Ammar
             ):
                 # An initial vowel (often an ayn) is written i, e or a: Inayat / Anayat.
-                sim = max(sim, 0.95 * JaroWinkler.normalized_similarity(a.key[1:], b.key[1:]))
+                sim = max(sim, 0.95 * _jaro_winkler(ak[1:], bk[1:]))
         if sim <= 0.7:
             return sim  # earns nothing whatever follows (the factors below are <= 1)
         if a.skeleton != b.skeleton:
@@ -698,11 +702,14 @@ def _align(a: NormalizedName, b: NormalizedName) -> float:
     on_skeleton = a.arabic or b.arabic
     pairs: list[tuple[float, int, int]] = []
     b_tokens = tuple(enumerate(b.tokens))
+    part_similarity = _part_similarity
     for i, ta in enumerate(a.tokens):
         for j, tb in b_tokens:
-            sim = _part_similarity(ta, tb, on_skeleton)
+            sim = part_similarity(ta, tb, on_skeleton)
             if sim > 0.7:
                 pairs.append((-sim, i, j))
+    if not pairs:
+        return 0.0  # nothing found: both coverages are 0
     pairs.sort()  # best first; ties by position
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -966,8 +973,9 @@ class NameIndex:
             idf = self._idf(key)
             for index in postings:
                 votes[index] += idf
-        best = heapq.nsmallest(self.max_candidates, votes.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [index for index, _ in best]
+        # Most votes first, ties by index (indices are unique: plain tuple order).
+        best = heapq.nsmallest(self.max_candidates, [(-v, i) for i, v in votes.items()])
+        return [index for _, index in best]
 
     def candidates(self, name: str, *, identifiers: Sequence[str] = ()) -> set[int]:
         """Ids of the entries worth scoring against ``name``."""
