@@ -16,7 +16,7 @@ from ledger.auth.models import User
 from ledger.compliance.models import Refusal, Restriction
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import AlreadyLifted, LedgerError, PayeeRestricted, SeparationOfDuties
-from ledger.payees.models import Payee, RelatedParty
+from ledger.payees.models import Payee
 
 
 def restrict_payee(
@@ -76,8 +76,8 @@ def payment_blocks(session: Session, payee: Payee) -> list[dict[str, Any]]:
     review cases (fail closed: a possible match blocks until it is resolved)."""
     from ledger.screening.services import open_case_blocks
 
-    parties = list(session.scalars(select(RelatedParty).where(RelatedParty.payee_id == payee.id)))
-    linked = {p.linked_payee_id: p for p in parties if p.linked_payee_id is not None}
+    # The payee's parties are loaded with it (selectin): no query of their own.
+    linked = {p.linked_payee_id: p for p in payee.related_parties if p.linked_payee_id}
     blocks: list[dict[str, Any]] = []
     for r in active_restrictions(session, [payee.id, *linked]):
         block = {
@@ -110,9 +110,9 @@ def assert_payable(
 
     Returns the screening state that let the act through, for the record."""
     from ledger.screening.names import MATCHER_VERSION
-    from ledger.screening.services import name_index, screening_gate
+    from ledger.screening.services import screening_gate
 
-    new_hits, persist = screening_gate(session, payee, actor_id)
+    new_hits, persist, entries = screening_gate(session, payee, actor_id)
     blocks = payment_blocks(session, payee) + new_hits
     if blocks:
         raise PayeeRestricted(
@@ -127,7 +127,7 @@ def assert_payable(
         "checked_at": jsonable(utcnow()),
         "state": "clear",
         "matcher_version": MATCHER_VERSION,
-        "list_entries": len(name_index(session)),
+        "list_entries": entries,
     }
 
 

@@ -59,6 +59,16 @@ def _base(c: str, title: str, total: bool = True) -> Column:
     return Column(c, title, "money", "base", total)
 
 
+# Debit and credit, in the line's currency and in base: the trial balance's and the
+# journal's money columns.
+_DEBIT_CREDIT = (
+    _money("debit", "Debit"),
+    _money("credit", "Credit"),
+    _base("base_debit", "Debit (base)"),
+    _base("base_credit", "Credit (base)"),
+)
+
+
 # ---------------------------------------------------------------- fund position
 
 POSITION_FIGURES = (
@@ -624,10 +634,7 @@ register(
         columns=(
             Column("account", "Account"),
             Column("currency", "Currency"),
-            _money("debit", "Debit"),
-            _money("credit", "Credit"),
-            _base("base_debit", "Debit (base)"),
-            _base("base_credit", "Credit (base)"),
+            *_DEBIT_CREDIT,
         ),
         query=_trial_balance,
         total_by="currency",
@@ -687,10 +694,7 @@ register(
             Column("line_id", "Line", "int"),
             Column("account", "Account"),
             Column("currency", "Currency"),
-            _money("debit", "Debit"),
-            _money("credit", "Credit"),
-            _base("base_debit", "Debit (base)"),
-            _base("base_credit", "Credit (base)"),
+            *_DEBIT_CREDIT,
         ),
         query=_journal,
         total_by="currency",

@@ -290,11 +290,16 @@ class Hit:
         }
 
 
-def find_new_hits(session: Session, payee: Payee, threshold: float | None = None) -> list[Hit]:
+def find_new_hits(
+    session: Session,
+    payee: Payee,
+    threshold: float | None = None,
+    index: NameIndex | None = None,
+) -> list[Hit]:
     """Hits at or above the review threshold that no case covers yet. A hit
     cleared for the same entry content stays cleared; a changed entry is new."""
     threshold = review_threshold() if threshold is None else threshold
-    index = name_index(session)
+    index = name_index(session) if index is None else index
     if not len(index):
         return []
     covered = {
@@ -432,13 +437,15 @@ def open_case_blocks(session: Session, payee_id: int) -> list[dict[str, Any]]:
 
 def screening_gate(
     session: Session, payee: Payee, actor_id: int | None
-) -> tuple[list[dict[str, Any]], Callable[[Session], None] | None]:
+) -> tuple[list[dict[str, Any]], Callable[[Session], None] | None, int]:
     """Screen the payee now, at the moment of the act. Returns blocks for any new
-    hits, and the action that opens their cases (run it after the refused act has
-    rolled back, so the cases survive the refusal)."""
-    hits = find_new_hits(session, payee)
+    hits, the action that opens their cases (run it after the refused act has
+    rolled back, so the cases survive the refusal), and how many list entries the
+    payee was screened against."""
+    index = name_index(session)
+    hits = find_new_hits(session, payee, index=index)
     if not hits:
-        return [], None
+        return [], None, len(index)
     threshold = review_threshold()
     blocks = [{"reason": "new_watchlist_hit", **hit.evidence(session, threshold)} for hit in hits]
     payee_id = payee.id
@@ -449,7 +456,7 @@ def screening_gate(
             actor = s.get(User, actor_id) if actor_id else None
             screen_payee(s, fresh, actor, "payment gate")
 
-    return blocks, persist
+    return blocks, persist, len(index)
 
 
 # ---------------------------------------------------------------- review cases
