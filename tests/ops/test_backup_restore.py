@@ -17,6 +17,7 @@ import pytest
 from ledger import create_app
 from ledger.config import PROJECT_ROOT
 from ledger.migrations import upgrade
+from tests.conftest import PG_REQUIRED
 from tests.factories import LedgerDriver
 from tests.ops.pg import fresh_database, plain_url, require_postgresql
 
@@ -32,6 +33,9 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_a_dump_restored_into_a_new_database_verifies_and_balances(tmp_path):
     require_postgresql()
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+        # Where PostgreSQL is required (CI), its client tools are too.
+        if PG_REQUIRED:
+            pytest.fail("pg_dump / pg_restore not installed, and PostgreSQL is required")
         pytest.skip("pg_dump / pg_restore not installed")
     dump = tmp_path / "ledger.dump"
 
