@@ -198,13 +198,35 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
 
 
+def approved_requests(driver: LedgerDriver, count: int) -> tuple[list[int], dict[str, Any]]:
+    """One funded fund and ``count`` approved requests, each to a payee of its own
+    (TPC-B spreads its clients over branches; here, over approvals). Every request
+    has room for far more payments than a run makes."""
+    world = driver.funded(received=f"{5_000_000 * count}.00")
+    fund_id, project_id = world["fund"]["id"], world["project"]["id"]
+    request_ids = []
+    for i in range(count):
+        payee = world["payee"] if i == 0 else driver.payee(f"Al-Bina Contracting Company {i + 1}")
+        req = driver.request(fund_id, project_id, payee["id"], "4000000.00")
+        request_ids.append(driver.approve(req["id"])["id"])
+    return request_ids, world
+
+
+def spread_label(requests: int, clients: int) -> str:
+    if requests == 1:
+        return f"all {clients} clients pay one approved request (one row lock for all)"
+    return (
+        f"{clients} clients over {requests} approved requests, one payee each "
+        f"(client i pays request i mod {requests})"
+    )
+
+
 def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     with pg_database(args.pg_url, "ledger_bench_wp_api") as url:
         upgrade(render(url))
         app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
         driver = LedgerDriver(app, app.test_client())
-        world = driver.approved(amount="4000000.00", received="5000000.00")
-        request_id = world["request"]["id"]
+        request_ids, world = approved_requests(driver, args.requests)
         token = driver.tokens["treasurer"]
         app.extensions["ledger.db"].engine.dispose()
 
@@ -239,9 +261,10 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             stats = [ClientStats() for _ in range(args.clients)]
             threads = [
                 threading.Thread(
-                    target=drive, args=(port, token, request_id, stop_at, record_from, s)
+                    target=drive,
+                    args=(port, token, request_ids[i % len(request_ids)], stop_at, record_from, s),
                 )
-                for s in stats
+                for i, s in enumerate(stats)
             ]
             for t in threads:
                 t.start()
@@ -267,6 +290,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         app.extensions["ledger.db"].engine.dispose()
         return {
             "command": " ".join(["gunicorn", *command[1:]]),
+            "spread": spread_label(args.requests, args.clients),
             "requests": len(latencies),
             "rps": len(latencies) / args.duration,
             "p50_ms": percentile(latencies, 50) * 1000,
@@ -617,6 +641,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="client threads / pgbench -c")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn --workers")
     parser.add_argument("--threads", type=int, default=2, help="gunicorn --threads")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help="approved requests the clients pay, client i paying request i mod N "
+        "(a): default one per client; 1 = every client on the same request",
+    )
     parser.add_argument("--pgbench-scale", type=int, default=8)
     parser.add_argument(
         "--rows", type=int, default=DEFAULT_ROWS, help="rows of the batch (b); target: 100000"
@@ -633,6 +663,10 @@ def main() -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.requests is None:
+        args.requests = args.clients
+    if args.requests < 1:
+        parser.error("--requests must be at least 1")
 
     if args.child:
         result = batch_child(args.child, args.child_url, args.rows, args.chunk_size)
@@ -664,7 +698,7 @@ def main() -> int:
         if args.only in (None, "api"):
             api = api_benchmark(args, tmp)
             print(
-                f"API: {api['command']}, {args.clients} clients, {args.duration} s: "
+                f"API: {api['command']}; {api['spread']}; {args.duration} s: "
                 f"{api['requests']:,} disbursements, {api['rps']:.1f}/s, p50 "
                 f"{api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, errors {api['errors']} "
                 f"(statuses {api['statuses']}), books balanced: {api['balanced']}",
