@@ -3,7 +3,8 @@
 The key is inserted, in the request's own transaction, before the work is done. A
 concurrent request with the same key waits on the unique index until the first
 commits, then finds the stored answer and replays it; if the first rolled back,
-the key is free again and the second does the work. Only successful answers are
+the key is free again and the second does the work. A duplicate waits at most
+``WAIT_FOR_FIRST`` (then ``409 request_in_progress``). Only successful answers are
 stored: a refused request changes nothing, so retrying it is safe.
 """
 
@@ -14,13 +15,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Response, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger.auth.access import current_user
-from ledger.db import db, is_postgresql
+from ledger.db import UTCDateTime, db, is_postgresql, utcnow
 from ledger.errors import IdempotencyKeyMissing, IdempotencyKeyReused, RequestInProgress
 from ledger.idempotency.models import IdempotencyKey
 
@@ -30,6 +32,7 @@ HEADER = "Idempotency-Key"
 # How long a duplicate waits for the first request with its key before being told
 # that it is still in progress.
 WAIT_FOR_FIRST = "10s"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 
 HEADER_DOC = {
     "in": "header",
@@ -74,8 +77,73 @@ def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
     ).first()
 
 
+# PostgreSQL: one statement claims the key. ``ON CONFLICT DO NOTHING`` waits, like a
+# plain insert, for a concurrent transaction holding the same key, then inserts
+# (it rolled back) or returns no row (it committed: replay its answer). The wait is
+# bounded by ``lock_timeout``, set for this statement only: the subquery sets it
+# (keeping the value it had) before the row is inserted, and RETURNING puts the
+# kept value back once the row is in. Without a row (a replay) it stays bounded for
+# the short rest of the transaction, which only reads the stored answer.
+_CLAIM_PG = sa.text(
+    """
+    INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
+    SELECT :user_id, :key, :method, :path, :request_hash, :created_at
+    FROM (SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
+                 set_config('lock_timeout', :wait, true)) AS bounded_wait
+    ON CONFLICT (user_id, key) DO NOTHING
+    RETURNING id, set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
+    """
+).bindparams(
+    sa.bindparam("user_id", type_=sa.BigInteger()),
+    sa.bindparam("created_at", type_=UTCDateTime()),
+)
+# SQLite: one writer at a time (the write lock is taken at BEGIN IMMEDIATE), so a
+# conflicting key is always a committed one.
+_CLAIM_SQLITE = sa.text(
+    """
+    INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
+    VALUES (:user_id, :key, :method, :path, :request_hash, :created_at)
+    ON CONFLICT (user_id, key) DO NOTHING
+    RETURNING id
+    """
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
+_ANSWER = (
+    sa.update(IdempotencyKey.__table__)  # type: ignore[arg-type]
+    .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
+    .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
+)
+
+
+def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | None:
+    """Insert the key row; its id, or None if the key was taken (and committed)."""
+    params = {
+        "user_id": user_id,
+        "key": key,
+        "method": request.method,
+        "path": request.path,
+        "request_hash": fingerprint,
+        "created_at": utcnow(),
+    }
+    if is_postgresql(session):
+        try:
+            row = session.execute(_CLAIM_PG, {**params, "wait": WAIT_FOR_FIRST}).first()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            # lock_timeout: the first request with this key is still at work.
+            raise RequestInProgress(
+                "Another request with this Idempotency-Key is still being processed; retry shortly."
+            ) from None
+    else:
+        row = session.execute(_CLAIM_SQLITE, params).first()
+    return None if row is None else int(row[0])
+
+
 def idempotent(view: F) -> F:
-    """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once."""
+    """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
+
+    Two statements on the way: the key is claimed before the work, and the answer
+    stored after it, both in the request's transaction."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -89,40 +157,21 @@ def idempotent(view: F) -> F:
         user = current_user()
         session = db.session
         fingerprint = _request_fingerprint()
-        stored = _find(session, user.id, key)
-        if stored is not None:
-            return _replay(stored, fingerprint)
-        row = IdempotencyKey(
-            user_id=user.id,
-            key=key,
-            method=request.method,
-            path=request.path,
-            request_hash=fingerprint,
-        )
-        try:
-            with session.begin_nested():
-                if is_postgresql(session):
-                    session.connection().exec_driver_sql(
-                        f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'"
-                    )
-                session.add(row)
-                session.flush()
-        except IntegrityError:
+        key_id = _claim(session, user.id, key, fingerprint)
+        if key_id is None:
             # Another request with this key committed first: answer as it did.
             stored = _find(session, user.id, key)
             assert stored is not None
             return _replay(stored, fingerprint)
-        except OperationalError:
-            raise RequestInProgress(
-                "Another request with this Idempotency-Key is still being processed; retry shortly."
-            ) from None
-        finally:
-            if is_postgresql(session) and session.in_transaction():
-                session.connection().exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
         response = view(*args, **kwargs)
-        row.status_code = response.status_code
-        row.response_body = response.get_data(as_text=True)
-        session.flush()
+        session.execute(
+            _ANSWER,
+            {
+                "key_id": key_id,
+                "status_code": response.status_code,
+                "body": response.get_data(as_text=True),
+            },
+        )
         return response
 
     return wrapper  # type: ignore[return-value]

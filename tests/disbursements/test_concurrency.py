@@ -72,3 +72,60 @@ def test_simultaneous_retries_with_one_key_have_one_effect(app, ledger):
     assert len({str(answer) for _, answer in results}) == 1  # every one the first answer
     assert ledger.get(f"/spending-requests/{world['request']['id']}")["disbursed"] == "7.00"
     assert len(ledger.get("/disbursements")["items"]) == 1
+
+
+@pytest.mark.postgresql_only
+def test_a_duplicate_waits_a_bounded_time_for_the_first_then_is_told_it_is_in_progress(
+    app, ledger, monkeypatch
+):
+    """The first request with a key is still at work (its transaction holds the key
+    row): a duplicate gets 409 request_in_progress once WAIT_FOR_FIRST is up, and
+    the key is free again once the first rolls back."""
+    import sqlalchemy as sa
+
+    from ledger.idempotency import services as idempotency
+
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST", "300ms")
+    world = ledger.approved("100.00")
+    key = str(uuid.uuid4())
+    body = {
+        "spending_request_id": world["request"]["id"],
+        "amount": "5.00",
+        "currency": "USD",
+        "reference": "PAY-WAIT",
+    }
+    first = app.extensions["ledger.db"].engine.connect()
+    try:
+        with first.begin():
+            first.execute(
+                sa.text(
+                    "INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, "
+                    "created_at) VALUES (:u, :k, 'POST', '/api/v1/disbursements', 'x', now())"
+                ),
+                {"u": ledger.user_ids["treasurer"], "k": key},
+            )
+            waited = ledger.raw("POST", "/disbursements", "treasurer", body, key=key)
+            assert waited.status_code == 409
+            assert waited.get_json()["code"] == "request_in_progress"
+            first.rollback()
+    finally:
+        first.close()
+    assert ledger.raw("POST", "/disbursements", "treasurer", body, key=key).status_code == 201
+    assert ledger.get(f"/spending-requests/{world['request']['id']}")["disbursed"] == "5.00"
+
+
+@pytest.mark.postgresql_only
+def test_the_bounded_wait_ends_with_the_key_claim(app, ledger):
+    """lock_timeout is bounded only while the key is claimed: the work after it (the
+    request's row lock, say) waits as long as it must, as before."""
+    import sqlalchemy as sa
+
+    from ledger.db import db
+    from ledger.idempotency.services import _claim
+
+    with app.test_request_context("/api/v1/disbursements", method="POST"):
+        session = db.session
+        session.execute(sa.text("SET LOCAL lock_timeout = '42s'"))
+        assert _claim(session, ledger.user_ids["treasurer"], "k-1", "f" * 64) is not None
+        assert session.execute(sa.text("SHOW lock_timeout")).scalar_one() == "42s"
+        session.rollback()
