@@ -24,6 +24,8 @@ class Defaults:
     TRANCHE_RELEASE_SHARE = "0.70"
     # score_names(a, b) >= this opens a review case (docs/screening.md).
     SCREENING_REVIEW_THRESHOLD = "0.80"
+    # Processes that screen a batch's names (0: one per CPU; 1: in the request's own).
+    SCREENING_WORKERS = 0
     # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

@@ -57,7 +57,14 @@ from ledger.money import Money
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import ReviewCase, WatchlistVersion
 from ledger.screening.names import NameIndex, SearchHit
-from ledger.screening.services import Hit, Subject, name_index, open_cases, review_threshold
+from ledger.screening.services import (
+    Hit,
+    Subject,
+    name_index,
+    open_cases,
+    review_threshold,
+    screening_workers,
+)
 
 CHUNK_SIZE = 1000
 # Bound on the values of one IN (...): SQLite allows 32,766 parameters.
@@ -85,11 +92,25 @@ class BulkScreener:
     millisecond. Identifiers are looked up per row (an exact dictionary hit); only
     a row whose identifier is on a list is searched again with it."""
 
-    def __init__(self, index: NameIndex, threshold: float, nationality: str | None) -> None:
+    def __init__(
+        self, index: NameIndex, threshold: float, nationality: str | None, workers: int = 1
+    ) -> None:
         self.index = index
         self.threshold = threshold
         self.nationality = nationality
+        self.workers = workers
         self._cache: dict[tuple[str, ...], list[SearchHit]] = {}
+
+    def prefetch(self, name_sets: Iterable[tuple[str, ...]]) -> None:
+        """Search every distinct name set at once, over `workers` processes
+        (`NameIndex.search_many`); `search` then answers from the cache."""
+        if not len(self.index):
+            return
+        todo = list(dict.fromkeys(n for n in name_sets if n not in self._cache))
+        found = self.index.search_many(
+            todo, workers=self.workers, threshold=self.threshold, nationality=self.nationality
+        )
+        self._cache.update(zip(todo, found, strict=True))
 
     def search(self, names: tuple[str, ...], identifiers: tuple[str, ...]) -> list[SearchHit]:
         if not len(self.index):
@@ -184,7 +205,10 @@ def screen_subjects(
 ) -> int:
     """Screen many payees' names at once; open a review case for each new hit (not
     already covered by a case on the same entry). Returns the cases opened."""
-    screener = BulkScreener(name_index(session), review_threshold(), nationality)
+    screener = BulkScreener(
+        name_index(session), review_threshold(), nationality, screening_workers()
+    )
+    screener.prefetch(s.names for s in subjects)
     found: list[Hit] = []
     for s in subjects:
         for search_hit in screener.search(s.names, s.identifiers):

@@ -10,6 +10,7 @@ every name of every list.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -46,6 +47,12 @@ def review_threshold() -> float:
     if has_app_context():
         return float(current_app.config.get("SCREENING_REVIEW_THRESHOLD", REVIEW_THRESHOLD))
     return REVIEW_THRESHOLD
+
+
+def screening_workers() -> int:
+    """How many processes screen a batch (SCREENING_WORKERS; 0: one per CPU)."""
+    configured = int(current_app.config.get("SCREENING_WORKERS", 0)) if has_app_context() else 1
+    return configured if configured > 0 else (os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------- parsing and import
