@@ -101,11 +101,99 @@ def event_hash(prev_hash: str, seq: int, fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
+    """The canonical JSON of an event (as ``event_hash`` hashes it) without its
+    ``prev_hash`` and ``seq``: ``head + prev_hash + middle + str(seq) + "}"``.
+    Computed before the chain head is locked, so that only the link is left to do
+    under the lock. Keys sort as: action … occurred_at, prev_hash, request_id, seq."""
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    content = {
+        "action": fields["action"],
+        "actor_id": fields["actor_id"],
+        "actor_name": fields["actor_name"],
+        "after": fields["after"],
+        "before": fields["before"],
+        "entity_id": fields["entity_id"],
+        "entity_type": fields["entity_type"],
+        "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
+    }
+    head = "{" + ",".join(f"{dumps(k)}:{dumps(v)}" for k, v in content.items())
+    return f'{head},"prev_hash":"', f'","request_id":{dumps(fields["request_id"])},"seq":'
+
+
+# PostgreSQL: the whole chain step is one statement. It locks the head, links the
+# events (sha256 of head + prev_hash + middle + seq + "}", exactly ``event_hash``),
+# inserts them and moves the head; the lock is then held only for this statement
+# and the COMMIT that follows it. Under READ COMMITTED, FOR UPDATE returns the
+# head as the transaction that held it last left it, and the UPDATE follows it.
+_CHAIN_PG = sa.text(
+    """
+    WITH RECURSIVE head AS (
+        SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE
+    ), ev AS (
+        SELECT * FROM json_to_recordset(CAST(:events AS json)) AS e(
+            i int, head text, middle text, occurred_at timestamptz, actor_id bigint,
+            actor_name text, action text, entity_type text, entity_id text,
+            request_id text, before text, after text)
+    ), chain(i, seq, prev_hash, hash) AS (
+        SELECT 0, head.seq, NULL::text, head.hash::text FROM head
+        UNION ALL
+        SELECT ev.i, chain.seq + 1, chain.hash,
+               encode(sha256(convert_to(
+                   ev.head || chain.hash || ev.middle || (chain.seq + 1)::text || '}', 'UTF8'
+               )), 'hex')
+        FROM chain JOIN ev ON ev.i = chain.i + 1
+    ), written AS (
+        INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, action, entity_type,
+                                  entity_id, request_id, before, after, prev_hash, hash)
+        SELECT chain.seq, ev.occurred_at, ev.actor_id, ev.actor_name, ev.action,
+               ev.entity_type, ev.entity_id, ev.request_id, CAST(ev.before AS json),
+               CAST(ev.after AS json), chain.prev_hash, chain.hash
+        FROM chain JOIN ev ON ev.i = chain.i
+        RETURNING seq
+    ), moved AS (
+        UPDATE audit_chain_head SET seq = last.seq, hash = last.hash
+        FROM (SELECT seq, hash FROM chain ORDER BY i DESC LIMIT 1) AS last
+        WHERE audit_chain_head.id = 1
+        RETURNING audit_chain_head.seq
+    )
+    SELECT (SELECT seq FROM moved), (SELECT count(*) FROM written)
+    """
+)
+
+
+def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
+    rows = []
+    for i, fields in enumerate(pending, start=1):
+        head, middle = _canonical_parts(fields)
+        rows.append(
+            {
+                **fields,
+                "i": i,
+                "head": head,
+                "middle": middle,
+                "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
+                # As the JSON column's own serializer writes them (SQLAlchemy: json.dumps).
+                "before": json.dumps(fields["before"]),
+                "after": json.dumps(fields["after"]),
+            }
+        )
+    seq, written = session.execute(_CHAIN_PG, {"events": json.dumps(rows)}).one()
+    if seq is None or written != len(pending):
+        raise RuntimeError(f"audit chain: {written} of {len(pending)} events written")
+
+
 def _write_pending(session: Session) -> None:
     pending: list[dict[str, Any]] = session.info.pop(PENDING, [])
     if not pending:
         return
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        _write_pending_pg(session, pending)
+        return
     head = session.execute(
         select(AuditChainHead)
         .where(AuditChainHead.id == 1)
