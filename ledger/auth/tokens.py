@@ -7,7 +7,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ledger.auth.models import ApiToken, User
 from ledger.db import utcnow
@@ -40,7 +40,16 @@ def issue_token(
 
 def authenticate(session: Session, token: str) -> User | None:
     """The active user a valid, unexpired, unrevoked token belongs to, or None."""
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    # One query: the token, its user and the user's roles (every request makes it).
+    row = (
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == hash_token(token))
+            .options(joinedload(ApiToken.user).joinedload(User.role_rows))
+        )
+        .unique()
+        .first()
+    )
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= utcnow():

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
-from ledger.committee.models import Vote
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
@@ -67,10 +66,9 @@ def disburse(
         raise ValidationFailed(
             "currency", f"The approval is in {request.currency}; disburse in it."
         )
-    voters = select(Vote.id).where(
-        Vote.spending_request_id == request.id, Vote.member_id == actor.id
-    )
-    if session.scalar(voters) is not None:
+    # The votes were loaded with the locked request (and an approved request takes
+    # no more votes): no query of their own.
+    if any(vote.member_id == actor.id for vote in request.votes):
         raise SeparationOfDuties(
             "Whoever voted on a spending request cannot disburse it.",
             spending_request_id=request.id,

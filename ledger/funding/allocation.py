@@ -163,27 +163,31 @@ def allocate_disbursement(
     """Attribute a payment to the contributions behind its commitment: the
     request's allocations consumed in the order they were made, net of what
     earlier payments consumed."""
+    # One query: per contribution, what the request holds and what its payments
+    # have used of it so far (the request's row is locked by the caller).
+    used = (
+        select(func.sum(DisbursementAllocation.base_amount_minor))
+        .where(
+            DisbursementAllocation.spending_request_id == spending_request_id,
+            DisbursementAllocation.contribution_id == Allocation.contribution_id,
+        )
+        .scalar_subquery()
+    )
     held = session.execute(
-        select(Allocation.contribution_id, func.sum(Allocation.base_amount_minor))
+        select(
+            Allocation.contribution_id,
+            func.sum(Allocation.base_amount_minor),
+            func.coalesce(func.max(used), 0),
+        )
         .where(Allocation.spending_request_id == spending_request_id)
         .group_by(Allocation.contribution_id)
         .order_by(func.min(Allocation.id))
     ).all()
-    used = dict(
-        session.execute(
-            select(
-                DisbursementAllocation.contribution_id,
-                func.sum(DisbursementAllocation.base_amount_minor),
-            )
-            .where(DisbursementAllocation.spending_request_id == spending_request_id)
-            .group_by(DisbursementAllocation.contribution_id)
-        ).all()
-    )
     rows, left = [], base_minor
-    for contribution_id, amount in held:
+    for contribution_id, amount, already_used in held:
         if left <= 0:
             break
-        available = int(amount) - int(used.get(contribution_id, 0))
+        available = int(amount) - int(already_used)
         take = min(available, left)
         if take > 0:
             rows.append(
