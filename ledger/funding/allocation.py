@@ -203,6 +203,20 @@ def allocate_disbursement(
     # Rounding between rates can leave a cent: it goes to the last source used.
     if left and rows:
         rows[-1].base_amount_minor += left
-    session.add_all(rows)
-    session.flush()
+    if rows:
+        # One INSERT, without the unit of work: the rows are append-only and only
+        # returned for the caller to read.
+        session.execute(
+            sa.insert(DisbursementAllocation),
+            [
+                {
+                    "disbursement_id": r.disbursement_id,
+                    "contribution_id": r.contribution_id,
+                    "spending_request_id": r.spending_request_id,
+                    "base_amount_minor": r.base_amount_minor,
+                    "value_date": r.value_date,
+                }
+                for r in rows
+            ],
+        )
     return rows

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import User
@@ -85,22 +85,27 @@ def post_entry(
     )
     session.add(entry)
     session.flush()
-    session.add_all(
-        JournalLine(
-            entry_id=entry.id,
-            fund_id=fund_id,
-            value_date=value_date,
-            kind=kind,
-            account=line.account,
-            currency=line.currency,
-            amount_minor=line.amount_minor,
-            base_amount_minor=line.base_amount_minor,
+    rows = [
+        {
+            "entry_id": entry.id,
+            "fund_id": fund_id,
+            "value_date": value_date,
+            "kind": kind,
+            "account": line.account,
+            "currency": line.currency,
+            "amount_minor": line.amount_minor,
+            "base_amount_minor": line.base_amount_minor,
             **(line.dimensions or {}),
-        )
+        }
         for line in lines
         if line.amount_minor or line.base_amount_minor
-    )
-    session.flush()
+    ]
+    if rows:
+        # One INSERT for the lines, without the unit of work (nothing reads them back
+        # as objects here; ``entry.lines`` loads them when asked). Lines with the same
+        # dimension keys go in one statement.
+        for keys in dict.fromkeys(tuple(row) for row in rows):
+            session.execute(insert(JournalLine), [row for row in rows if tuple(row) == keys])
     return entry
 
 
