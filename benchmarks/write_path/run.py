@@ -4,8 +4,9 @@ Run from the repository root: ``python benchmarks/write_path/run.py [options]``
 (``--help`` lists them). Figures: docs/benchmarks.md ("Write path").
 
 (a) **API under gunicorn vs pgbench.** A fresh PostgreSQL database, migrated; a
-    funded fund with an approved spending request with room for every payment is
-    set up through the API (in process). gunicorn then serves ``wsgi:app`` on a
+    funded fund with one approved spending request per client (each to a payee of
+    its own, room for every payment; ``--requests 1``: all clients on one) is set
+    up through the API (in process). gunicorn then serves ``wsgi:app`` on a
     free loopback port (``LEDGER_LOG_LEVEL=WARNING``: no per-request access log
     line) and N client threads, each with one persistent HTTP/1.1 connection,
     POST ``/api/v1/disbursements`` (1.00 USD, a unique Idempotency-Key each) for a
@@ -640,7 +641,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted (a)")
     parser.add_argument("--clients", type=int, default=8, help="client threads / pgbench -c")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn --workers")
-    parser.add_argument("--threads", type=int, default=2, help="gunicorn --threads")
+    # 4 sync workers beat 4x2, 2x4, 2x1 and 8x1 on 2 cores (docs/benchmarks.md).
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn --threads")
     parser.add_argument(
         "--requests",
         type=int,
