@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import jsonable, record, snapshot
 from ledger.auth.models import User
 from ledger.batches.intake import RowIn, read_upload, validate_rows
 from ledger.batches.models import Batch, BatchPayment, BatchRow
+from ledger.bulk import among, insert_many, insert_many_returning_ids
 from ledger.committee.models import SpendingRequest, Vote
 from ledger.committee.policy import QuorumPolicy
 from ledger.committee.services import (
@@ -139,7 +140,7 @@ def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[d
     for part in _chunks(ids):
         for r in session.scalars(
             select(Restriction).where(
-                Restriction.payee_id.in_(part), Restriction.lifted_at.is_(None)
+                among(session, Restriction.payee_id, part), Restriction.lifted_at.is_(None)
             )
         ):
             blocks.setdefault(r.payee_id, []).append(
@@ -148,7 +149,7 @@ def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[d
         linked = session.execute(
             select(RelatedParty.payee_id, RelatedParty.name, RelatedParty.role, Restriction.id)
             .join(Restriction, Restriction.payee_id == RelatedParty.linked_payee_id)
-            .where(RelatedParty.payee_id.in_(part), Restriction.lifted_at.is_(None))
+            .where(among(session, RelatedParty.payee_id, part), Restriction.lifted_at.is_(None))
         )
         for payee_id, party_name, role, restriction_id in linked:
             blocks.setdefault(payee_id, []).append(
@@ -160,7 +161,7 @@ def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[d
             )
         cases = session.execute(
             select(ReviewCase.payee_id, ReviewCase.id, ReviewCase.score).where(
-                ReviewCase.payee_id.in_(part),
+                among(session, ReviewCase.payee_id, part),
                 ReviewCase.status == "open",
                 ReviewCase.kind == "match",
             )
@@ -179,7 +180,7 @@ def _covered(session: Session, payee_ids: list[int]) -> set[tuple[int, int]]:
             (p, e)
             for p, e in session.execute(
                 select(ReviewCase.payee_id, ReviewCase.entry_id).where(
-                    ReviewCase.payee_id.in_(part),
+                    among(session, ReviewCase.payee_id, part),
                     ReviewCase.kind == "match",
                     ReviewCase.related_party_id.is_(None),
                 )
@@ -252,7 +253,7 @@ def _references_in_use(session: Session, fund_id: int, references: list[str]) ->
             .where(
                 Batch.fund_id == fund_id,
                 BatchRow.state.in_(("ready", "held", "paid")),
-                BatchRow.reference.in_(part),
+                among(session, BatchRow.reference, part),
             )
         ):
             if ref is not None:
@@ -340,8 +341,9 @@ def submit_batch(
     )
     session.add(batch)
     session.flush()
-    session.execute(
-        insert(BatchRow),
+    insert_many(
+        session,
+        BatchRow,
         [_row_record(batch.id, r, payee_of.get(id(r)), blocks) for r in rows],
     )
     counts = state_counts(session, batch.id)
@@ -410,9 +412,7 @@ def _register_payees(
             }
             for nid, r in new.items()
         ]
-        ids = session.scalars(
-            insert(Payee).returning(Payee.id, sort_by_parameter_order=True), records
-        ).all()
+        ids = insert_many_returning_ids(session, Payee, records)
         known.update(zip(new, ids, strict=True))
         # One event for the whole registration: each payee is a row of its own,
         # created by this event (its ids are a contiguous, listed range).
@@ -647,8 +647,9 @@ def post_chunk(
             value_date=paid_on,
         )
         now = utcnow()
-        session.execute(
-            insert(BatchPayment),
+        insert_many(
+            session,
+            BatchPayment,
             [
                 {
                     "batch_id": batch.id,
@@ -668,7 +669,7 @@ def post_chunk(
         # ``state = 'ready'`` in the WHERE: a row is moved to paid at most once.
         moved = session.execute(
             update(BatchRow)
-            .where(BatchRow.id.in_([r.id for r in payable]), BatchRow.state == "ready")
+            .where(among(session, BatchRow.id, [r.id for r in payable]), BatchRow.state == "ready")
             .values(state="paid")
             .execution_options(synchronize_session=False)
         )

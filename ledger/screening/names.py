@@ -45,6 +45,7 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import re
@@ -1204,11 +1205,16 @@ class NameIndex:
             for start in range(0, len(queries), size)
         ]
         _FORKED_INDEX = self  # the children start with it (fork), nothing is pickled
+        # Objects that exist now are left out of the children's garbage
+        # collections, which would otherwise write to (and so copy) every page
+        # of the parent's heap they share.
+        gc.freeze()
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 parts = list(pool.map(_search_chunk, chunks))
         finally:
+            gc.unfreeze()
             _FORKED_INDEX = None
         return [
             [SearchHit(entry_id, self._entries[entry_id], match) for entry_id, match in hits]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
+from ledger.bulk import among
 from ledger.compliance.models import Restriction
 from ledger.db import lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
@@ -336,9 +337,21 @@ def open_cases(
     session: Session, actor: User | None, hits: Iterable[Hit], trigger: str
 ) -> list[ReviewCase]:
     threshold = review_threshold()
-    cases = []
-    for hit in hits:
-        case = ReviewCase(
+    hits = list(hits)
+    # The entries and versions the evidence names, loaded at once (a batch
+    # may open thousands of cases); `Hit.evidence` then finds them in the session.
+    entry_ids = sorted({h.search.entry_id for h in hits})
+    for start in range(0, len(entry_ids), 5000):
+        part = entry_ids[start : start + 5000]
+        entries = session.scalars(
+            select(WatchlistEntry).where(among(session, WatchlistEntry.id, part))
+        ).all()
+        versions = sorted({e.version_id for e in entries})
+        session.scalars(
+            select(WatchlistVersion).where(among(session, WatchlistVersion.id, versions))
+        ).all()
+    cases = [
+        ReviewCase(
             payee_id=hit.subject.payee_id,
             related_party_id=hit.subject.related_party_id,
             entry_id=hit.search.entry_id,
@@ -350,10 +363,12 @@ def open_cases(
             trigger=trigger[:60],
             opened_by=actor.id if actor else None,
         )
-        session.add(case)
-        session.flush()
+        for hit in hits
+    ]
+    session.add_all(cases)
+    session.flush()  # one INSERT for them all; each event names its case's id
+    for case in cases:
         record(session, actor, "review_case.opened", case)
-        cases.append(case)
     return cases
 
 
