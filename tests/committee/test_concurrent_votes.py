@@ -5,13 +5,19 @@ from collections import Counter
 
 import pytest
 
-INSTITUTIONS = ["Egypt", "UN", "EU", "Qatar", "Jordan", "Norway", "Japan", "AU"]
+# Two members per institution: whichever three approvals take the lock first come
+# from at least two institutions, so the third always decides (with four members
+# per institution, three of one institution first would need a fourth approval).
+INSTITUTIONS = [
+    "Egypt", "UN", "EU", "Qatar", "Jordan", "Norway", "Japan", "AU",
+    "Turkey", "Kuwait", "Canada", "UK", "Germany", "Switzerland", "Sweden", "World Bank",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("round_", range(3))
 def test_32_simultaneous_votes_decide_a_request_once(app, ledger, round_):
     tokens = [
-        ledger.user(f"m{round_}-{i}", ["committee_member"], INSTITUTIONS[i % 8]) for i in range(32)
+        ledger.user(f"m{round_}-{i}", ["committee_member"], INSTITUTIONS[i % 16]) for i in range(32)
     ]
     world = ledger.funded(received="1000000.00")
     request = ledger.request(
