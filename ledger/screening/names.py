@@ -785,7 +785,7 @@ def _credit(sim: float) -> float:
 
 # (part id << 33 | other part id << 1 | on skeletons) -> _part_similarity
 _PART_SIMILARITIES: dict[int, float] = {}
-_PART_CACHE_SIZE = 2_000_000
+_PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
 
 
 def _align(a: NormalizedName, b: NormalizedName) -> float:
@@ -802,7 +802,9 @@ def _align(a: NormalizedName, b: NormalizedName) -> float:
             pair = row | tb.part_id << 1
             sim = cache.get(pair)
             if sim is None:
-                sim = cache[pair] = _part_similarity(ta, tb, on_skeleton)
+                sim = _part_similarity(ta, tb, on_skeleton)
+                # A pair at or below 0.7 earns nothing: all of them share one float.
+                sim = cache[pair] = sim if sim > 0.7 else 0.0
             if sim > 0.7:
                 pairs.append((-sim, i, j))
     if not pairs:
