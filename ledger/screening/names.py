@@ -100,11 +100,12 @@ COMMON_PART_FLOOR = 0.65
 #: "Mohamed Hassan" (her father's and grandfather's names).
 MIDDLE_PART_FACTOR = 0.5
 
-#: A shorter name whose given name is found only among a longer name's links,
-#: while the longer name's own given name is not found, is multiplied by this
-#: when that given name is as common as a part gets (less when it is rarer,
-#: nothing when it is rare): "MOHAMMAD HEJAZI" in "Fatima Mohammed Hejazi"
-#: (her father), "KAMEL, Mohamed" in "Khaled Kamal Mohammed Saqallah".
+#: A shorter name whose given (or family) name is found only among a longer
+#: name's links, while the longer name's own given (or family) name is not
+#: found, is multiplied by this when that part is as common as a part gets
+#: (less when it is rarer, nothing when it is rare): "MOHAMMAD HEJAZI" in
+#: "Fatima Mohammed Hejazi" (her father), "KAMEL, Mohamed" in "Khaled Kamal
+#: Mohammed Al-Shawwa" (his father and grandfather).
 ROLE_CROSSING_FACTOR = 0.85
 
 #: A weak alias (UN quality "Low", OFAC remarks a.k.a.) is a broad nickname:
