@@ -46,6 +46,7 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import multiprocessing
 import re
@@ -53,6 +54,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -64,6 +66,8 @@ from rigour.text import ascii_text
 
 from ledger.screening.name_frequencies import MIN_ENTRIES, PART_ENTRIES
 from ledger.screening.sources import ListEntry
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MATCHER_VERSION",
@@ -1216,6 +1220,14 @@ class NameIndex:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 parts = list(pool.map(_search_chunk, chunks))
+        except BrokenProcessPool:
+            # A worker died (killed for memory, say): screen here instead. Slower,
+            # never wrong, and nothing is left unscreened.
+            log.warning("search_many: a worker process died; searching in this process")
+            return [
+                self.search(q, limit=limit, threshold=threshold, nationality=nationality)
+                for q in queries
+            ]
         finally:
             gc.unfreeze()
             _FORKED_INDEX = None

@@ -276,3 +276,25 @@ def test_search_many_over_processes_answers_as_search_does(
         [(h.entry_id, h.match) for h in x] for x in one_by_one
     ]
     assert any(together) and not all(together)
+
+
+def _die(job: object) -> object:
+    """A worker's job that kills its process (pickled by name, so module level)."""
+    os._exit(9)
+
+
+@needs_lists
+def test_search_many_screens_in_process_when_a_worker_dies(
+    index: NameIndex, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker killed mid-batch (out of memory, say) leaves no name unscreened."""
+    import ledger.screening.names as names
+
+    monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)
+    monkeypatch.setattr(names, "_search_chunk", _die)
+    queries = [("Ismail Haniyeh",), ("Huda Samir Al-Agha",)] * 50
+    together = index.search_many(queries, workers=2)
+    assert [[h.entry_id for h in x] for x in together] == [
+        [h.entry_id for h in index.search(q)] for q in queries
+    ]
+    assert "worker process died" in caplog.text
