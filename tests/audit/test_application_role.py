@@ -5,10 +5,13 @@ TRUNCATE, and no UPDATE on the append-only tables. The triggers refuse those
 changes even to the owner (tests/audit/test_audit_chain.py); here the role itself
 is refused by its privileges, and the whole money path still works through it."""
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from ledger import create_app
+from tests.batches.world import csv_file, households, submit
 from tests.factories import LedgerDriver
 
 pytestmark = pytest.mark.postgresql_only
@@ -89,6 +92,19 @@ def test_the_whole_money_path_runs_as_the_application_role(app, database_url):
             "payee_restricted"
         )
         assert ledger.trial_balance(world["fund"]["id"])["balanced"] is True
+
+        # A batch: payees, rows and payment records go in with COPY, payee ids
+        # from the sequence (ledger/bulk.py), all within the role's privileges.
+        cash = {**world, "programme": ledger.payee("WFP cash-assistance programme, Gaza 2021")}
+        batch = submit(ledger, cash, csv_file(households(40)))
+        ledger.approve(batch["spending_request_id"])
+        ledger.call("POST", f"/batches/{batch['id']}/post", "treasurer", {}, expect=202)
+        deadline = time.monotonic() + 30
+        while ledger.get(f"/batches/{batch['id']}")["status"] != "posted":
+            assert time.monotonic() < deadline, "the batch was not posted in 30 s"
+            time.sleep(0.05)
+        assert ledger.get(f"/batches/{batch['id']}")["progress"]["rows"]["paid"] == 40
+        assert ledger.trial_balance(cash["fund"]["id"])["balanced"] is True
         assert ledger.get("/audit-events/verify")["valid"] is True
     finally:
         web.extensions["ledger.db"].engine.dispose()
