@@ -182,6 +182,46 @@ def drive(
     conn.close()
 
 
+def drive_get(
+    port: int, path: str, headers: dict[str, str], stop_at: float, counts: list[int]
+) -> None:
+    """GET ``path`` on one persistent connection until ``stop_at``: the ceiling
+    that the framework, the server and the clients leave for a request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    done = 0
+    while time.perf_counter() < stop_at:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        done += response.status == 200
+    conn.close()
+    counts.append(done)
+
+
+def ceilings(port: int, clients: int, seconds: float, fund_id: int, token: str) -> dict[str, float]:
+    """Requests/s of two GETs on the same gunicorn and clients: ``/healthz``
+    (Flask and the HTTP path alone) and an authenticated read of one fund
+    (the token looked up, one query, a marshmallow dump, the response headers)."""
+    out: dict[str, float] = {}
+    auth = {"Authorization": f"Bearer {token}"}
+    for name, path, headers in (
+        ("healthz", "/healthz", {}),
+        ("get_fund", f"/api/v1/funds/{fund_id}", auth),
+    ):
+        counts: list[int] = []
+        stop_at = time.perf_counter() + seconds
+        threads = [
+            threading.Thread(target=drive_get, args=(port, path, headers, stop_at, counts))
+            for _ in range(clients)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out[name] = sum(counts) / seconds
+    return out
+
+
 def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -270,6 +310,9 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 t.start()
             for t in threads:
                 t.join()
+            ceiling = ceilings(
+                port, args.clients, max(5.0, args.duration / 3), world["fund"]["id"], token
+            )
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -298,6 +341,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "errors": sum(s.errors for s in stats),
             "statuses": statuses,
             "balanced": balanced,
+            "ceiling": ceiling,
         }
 
 
@@ -753,6 +797,12 @@ def main() -> int:
                 f"(statuses {api['statuses']}), books balanced: {api['balanced']}",
                 flush=True,
             )
+            print(
+                f"ceilings on the same gunicorn and clients: GET /healthz "
+                f"{api['ceiling']['healthz']:.0f}/s; GET /api/v1/funds/ID (token, one "
+                f"query, JSON) {api['ceiling']['get_fund']:.0f}/s",
+                flush=True,
+            )
             bench = pgbench_benchmark(args, tmp)
             print(
                 f"pgbench: {bench['init']}; {bench['command']}: {bench['tps']:.1f} tps, "
@@ -778,6 +828,12 @@ def main() -> int:
         )
         print(f"{'(a) p50 latency (ms)':<44} {api['p50_ms']:>14.1f} {bench['p50_ms']:>14.1f}")
         print(f"{'(a) errors':<44} {api['errors']:>14} {bench['errors']:>14}")
+        for name, label in (("healthz", "GET /healthz"), ("get_fund", "GET /funds/ID")):
+            ceiling = api["ceiling"][name]
+            print(
+                f"{'(a) ' + label + ' req/s vs pgbench tps':<44} {ceiling:>14.1f} "
+                f"{bench['tps']:>14.1f} {ceiling / bench['tps']:>7.1%}  (ceiling, not a target)"
+            )
     for r in batches:
         work = r["submit_s"] + r["approve_s"] + r["post_s"]
         label = f"(b) {r['database']} {r['rows']:,} rows"
