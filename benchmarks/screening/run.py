@@ -50,6 +50,7 @@ from ledger.screening.names import (
     MATCHER_VERSION,
     REVIEW_THRESHOLD,
     NameIndex,
+    Query,
     normalize_name,
     score_names,
 )
@@ -253,10 +254,10 @@ def main() -> None:
     held = sum(bool(index.search([n], threshold=threshold, limit=1)) for n in heads)
     print(f"heads of household (batch generator) reaching the threshold:"
           f" {held}/{len(heads)} = {held / len(heads):.1%}")  # fmt: skip
-    bulk_names = [(n,) for n in household_names(10_000, seed=5)]
+    bulk_names = [Query((n,)) for n in household_names(10_000, seed=5)]
     cold()
     t0 = time.perf_counter()
-    one_by_one = [index.search(q, threshold=threshold) for q in bulk_names]
+    one_by_one = [index.search(q.names, threshold=threshold) for q in bulk_names]
     serial_rate = len(bulk_names) / (time.perf_counter() - t0)
     cold()
     workers = os.cpu_count() or 1

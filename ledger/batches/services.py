@@ -57,7 +57,7 @@ from ledger.journal.services import (
 from ledger.money import Money
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import ReviewCase, WatchlistVersion
-from ledger.screening.names import NameIndex, SearchHit
+from ledger.screening.names import NameIndex, Query, SearchHit
 from ledger.screening.services import (
     Hit,
     Subject,
@@ -109,14 +109,16 @@ class BulkScreener:
             return
         todo = list(dict.fromkeys(n for n in name_sets if n not in self._cache))
         found = self.index.search_many(
-            todo, workers=self.workers, threshold=self.threshold, nationality=self.nationality
+            [Query(names, nationality=self.nationality) for names in todo],
+            workers=self.workers,
+            threshold=self.threshold,
         )
         self._cache.update(zip(todo, found, strict=True))
 
     def search(self, names: tuple[str, ...], identifiers: tuple[str, ...]) -> list[SearchHit]:
         if not len(self.index):
             return []
-        if identifiers and self.index.candidates("", identifiers=identifiers):
+        if identifiers and self.index.knows_identifier(identifiers):
             return self.index.search(
                 names,
                 threshold=self.threshold,

@@ -57,6 +57,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +77,7 @@ __all__ = [
     "EntryMatch",
     "NameIndex",
     "NormalizedName",
+    "Query",
     "SearchHit",
     "Token",
     "normalize_name",
@@ -1055,6 +1057,15 @@ def _keys(name: NormalizedName) -> set[str]:
     return keys
 
 
+class Query(NamedTuple):
+    """One payee's (or party's) names and what else `NameIndex.search` weighs."""
+
+    names: tuple[str, ...]
+    birth_date: str | None = None
+    nationality: str | None = None
+    identifiers: tuple[str, ...] = ()
+
+
 class NameIndex:
     """Candidate retrieval over list entries.
 
@@ -1182,33 +1193,33 @@ class NameIndex:
         hits.sort(key=lambda h: (-h.match.score, h.entry_id))
         return hits[:limit]
 
+    def knows_identifier(self, identifiers: Sequence[str]) -> bool:
+        """Whether any of these identifiers is on an indexed entry. When none is,
+        a search with them answers exactly as one without them."""
+        return any(_norm_id(i) in self._identifiers for i in identifiers)
+
     def search_many(
         self,
-        queries: Sequence[tuple[str, ...]],
+        queries: Sequence[Query],
         *,
         workers: int = 1,
         limit: int = 10,
         threshold: float = REVIEW_THRESHOLD,
-        nationality: str | None = None,
     ) -> list[list[SearchHit]]:
-        """`search` for each of many name sets (no identifiers, no birth
-        dates: those are per payee), in order, with exactly its answers.
+        """`search` for each of many queries, in order, with exactly its answers.
 
         With ``workers`` > 1 and enough queries, the searches are shared out
         between that many forked processes, which read this index as it is
-        in memory (copy-on-write: nothing is rebuilt or sent but the names
+        in memory (copy-on-write: nothing is rebuilt or sent but the queries
         and the hits). Matching is pure computation, so two processes screen
         about twice as many names per second as one on a 2-core machine.
         """
         if workers <= 1 or len(queries) < _PARALLEL_MINIMUM:
-            return [
-                self.search(q, limit=limit, threshold=threshold, nationality=nationality)
-                for q in queries
-            ]
+            return [_search(self, q, limit, threshold) for q in queries]
         global _FORKED_INDEX
         size = max(64, len(queries) // (workers * 8))  # a few chunks each: they even out
         chunks = [
-            (list(queries[start : start + size]), limit, threshold, nationality)
+            (list(queries[start : start + size]), limit, threshold)
             for start in range(0, len(queries), size)
         ]
         _FORKED_INDEX = self  # the children start with it (fork), nothing is pickled
@@ -1224,10 +1235,7 @@ class NameIndex:
             # A worker died (killed for memory, say): screen here instead. Slower,
             # never wrong, and nothing is left unscreened.
             log.warning("search_many: a worker process died; searching in this process")
-            return [
-                self.search(q, limit=limit, threshold=threshold, nationality=nationality)
-                for q in queries
-            ]
+            return [_search(self, q, limit, threshold) for q in queries]
         finally:
             gc.unfreeze()
             _FORKED_INDEX = None
@@ -1238,22 +1246,29 @@ class NameIndex:
         ]
 
 
+def _search(index: NameIndex, query: Query, limit: int, threshold: float) -> list[SearchHit]:
+    return index.search(
+        query.names,
+        limit=limit,
+        threshold=threshold,
+        birth_date=query.birth_date,
+        nationality=query.nationality,
+        identifiers=query.identifiers,
+    )
+
+
 #: Below this many queries a process pool costs more than it saves.
 _PARALLEL_MINIMUM = 2000
 _FORKED_INDEX: NameIndex | None = None
 
 
 def _search_chunk(
-    job: tuple[list[tuple[str, ...]], int, float, str | None],
+    job: tuple[list[Query], int, float],
 ) -> list[list[tuple[int, EntryMatch]]]:
     """In a forked child: search a chunk of queries in the parent's index."""
-    queries, limit, threshold, nationality = job
+    queries, limit, threshold = job
     index = _FORKED_INDEX
     assert index is not None, "search_many's children are forked with the index"
     return [
-        [
-            (hit.entry_id, hit.match)
-            for hit in index.search(q, limit=limit, threshold=threshold, nationality=nationality)
-        ]
-        for q in queries
+        [(hit.entry_id, hit.match) for hit in _search(index, q, limit, threshold)] for q in queries
     ]

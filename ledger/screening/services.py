@@ -9,6 +9,7 @@ every name of every list.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import threading
@@ -26,9 +27,15 @@ from ledger.bulk import among
 from ledger.compliance.models import Restriction
 from ledger.db import lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
-from ledger.payees.models import Payee
+from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
-from ledger.screening.names import MATCHER_VERSION, REVIEW_THRESHOLD, NameIndex, SearchHit
+from ledger.screening.names import (
+    MATCHER_VERSION,
+    REVIEW_THRESHOLD,
+    NameIndex,
+    Query,
+    SearchHit,
+)
 from ledger.screening.sources import (
     Alias,
     ListEntry,
@@ -237,34 +244,73 @@ class Subject:
     identifiers: tuple[str, ...]
 
 
+def _payee_subject(
+    payee_id: int,
+    name: str,
+    aliases: Iterable[Any],
+    original_script_name: str | None,
+    birth_date: dt.date | None,
+    country: str | None,
+    identifiers: Iterable[Any],
+) -> Subject:
+    return Subject(
+        payee_id,
+        None,
+        name,
+        tuple([name, *(str(a) for a in aliases), *filter(None, [original_script_name])]),
+        birth_date.isoformat() if birth_date else None,
+        country,
+        tuple(str(i.get("value", "")) for i in identifiers if isinstance(i, dict)),
+    )
+
+
+def _party_subject(
+    payee_id: int,
+    payee_name: str,
+    party_id: int,
+    name: str,
+    role: str,
+    aliases: Iterable[Any],
+    original_script_name: str | None,
+    birth_date: dt.date | None,
+) -> Subject:
+    return Subject(
+        payee_id,
+        party_id,
+        f"{name} ({role} of {payee_name})",
+        tuple([name, *(str(a) for a in aliases), *filter(None, [original_script_name])]),
+        birth_date.isoformat() if birth_date else None,
+        None,
+        (),
+    )
+
+
 def subjects_of(payee: Payee) -> list[Subject]:
-    subjects = [
-        Subject(
+    """The payee and every party behind it, as the matcher sees them."""
+    return [
+        _payee_subject(
             payee.id,
-            None,
             payee.name,
-            tuple(payee.names),
-            payee.birth_date.isoformat() if payee.birth_date else None,
+            payee.aliases,
+            payee.original_script_name,
+            payee.birth_date,
             payee.country,
-            tuple(str(i.get("value", "")) for i in payee.identifiers if isinstance(i, dict)),
-        )
-    ]
-    for party in payee.related_parties:
-        names = [party.name, *(str(a) for a in party.aliases)]
-        if party.original_script_name:
-            names.append(party.original_script_name)
-        subjects.append(
-            Subject(
+            payee.identifiers,
+        ),
+        *(
+            _party_subject(
                 payee.id,
+                payee.name,
                 party.id,
-                f"{party.name} ({party.role} of {payee.name})",
-                tuple(names),
-                party.birth_date.isoformat() if party.birth_date else None,
-                None,
-                (),
+                party.name,
+                party.role,
+                party.aliases,
+                party.original_script_name,
+                party.birth_date,
             )
-        )
-    return subjects
+            for party in payee.related_parties
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -380,12 +426,84 @@ def screen_payee(
 
 
 def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str, int]:
-    """Screen every payee against the lists as they are now."""
-    screened = opened = 0
-    for payee in session.scalars(select(Payee).order_by(Payee.id)).unique():
-        screened += 1
-        opened += len(screen_payee(session, payee, actor, trigger))
-    return {"payees_screened": screened, "cases_opened": opened}
+    """Screen every payee, and every party behind one, against the lists as they
+    are now; open a case for each new hit (the rules of `find_new_hits`).
+
+    Done in bulk, since a fund that paid a cash batch has 100,000 payees and a
+    list import must re-screen them all: the payees and parties are read in
+    two queries, the cases that already cover a hit in one, and the searches
+    go through `NameIndex.search_many` over `screening_workers()` processes,
+    once per distinct query (an identifier that no list entry carries changes
+    no answer, so it is left out of the query)."""
+    names = select(Payee.name).where(Payee.id == RelatedParty.payee_id).scalar_subquery()
+    subjects = [
+        _payee_subject(*row)
+        for row in session.execute(
+            select(
+                Payee.id,
+                Payee.name,
+                Payee.aliases,
+                Payee.original_script_name,
+                Payee.birth_date,
+                Payee.country,
+                Payee.identifiers,
+            ).order_by(Payee.id)
+        )
+    ]
+    payees = len(subjects)
+    subjects += [
+        _party_subject(*row)
+        for row in session.execute(
+            select(
+                RelatedParty.payee_id,
+                names,
+                RelatedParty.id,
+                RelatedParty.name,
+                RelatedParty.role,
+                RelatedParty.aliases,
+                RelatedParty.original_script_name,
+                RelatedParty.birth_date,
+            ).order_by(RelatedParty.payee_id, RelatedParty.id)
+        )
+    ]
+    index = name_index(session)
+    if not len(index) or not subjects:
+        return {"payees_screened": payees, "cases_opened": 0}
+    queries = [
+        Query(
+            s.names,
+            s.birth_date,
+            s.nationality,
+            s.identifiers if index.knows_identifier(s.identifiers) else (),
+        )
+        for s in subjects
+    ]
+    distinct = list(dict.fromkeys(queries))
+    answers = dict(
+        zip(
+            distinct,
+            index.search_many(distinct, workers=screening_workers(), threshold=review_threshold()),
+            strict=True,
+        )
+    )
+    covered = {
+        (payee_id, party_id, entry_id)
+        for payee_id, party_id, entry_id in session.execute(
+            select(ReviewCase.payee_id, ReviewCase.related_party_id, ReviewCase.entry_id).where(
+                ReviewCase.kind == "match"
+            )
+        )
+    }
+    hits = []
+    for subject, query in zip(subjects, queries, strict=True):
+        for found in answers[query]:
+            key = (subject.payee_id, subject.related_party_id, found.entry_id)
+            if key not in covered:
+                covered.add(key)
+                hits.append(Hit(subject, found))
+    hits.sort(key=lambda h: (h.subject.payee_id, h.subject.related_party_id or 0))
+    opened = open_cases(session, actor, hits, trigger)
+    return {"payees_screened": payees, "cases_opened": len(opened)}
 
 
 def open_delisting_cases(session: Session, actor: User | None, removed_entry_ids: list[int]) -> int:

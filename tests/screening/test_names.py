@@ -10,6 +10,7 @@ import pytest
 from ledger.screening.names import (
     REVIEW_THRESHOLD,
     NameIndex,
+    Query,
     score_entry,
     score_names,
 )
@@ -264,14 +265,19 @@ def test_search_many_over_processes_answers_as_search_does(
 
     monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)
     queries = [
-        ("Ismail Haniyeh",),
-        ("Mohammed Ahmad Abu Shaaban",),
-        ("محمود الزهار",),
-        ("Huda Samir Al-Agha", "Huda Al-Agha"),
-        ("Hamas",),
+        Query(("Ismail Haniyeh",)),
+        Query(("Mohammed Ahmad Abu Shaaban",), nationality="PS"),
+        Query(("محمود الزهار",), birth_date="1945"),
+        Query(("Huda Samir Al-Agha", "Huda Al-Agha")),
+        Query(("Hamas",), identifiers=("nothing-listed",)),
     ] * 40
     together = index.search_many(queries, workers=2)
-    one_by_one = [index.search(q) for q in queries]
+    one_by_one = [
+        index.search(
+            q.names, birth_date=q.birth_date, nationality=q.nationality, identifiers=q.identifiers
+        )
+        for q in queries
+    ]
     assert [[(h.entry_id, h.match) for h in x] for x in together] == [
         [(h.entry_id, h.match) for h in x] for x in one_by_one
     ]
@@ -292,9 +298,9 @@ def test_search_many_screens_in_process_when_a_worker_dies(
 
     monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)
     monkeypatch.setattr(names, "_search_chunk", _die)
-    queries = [("Ismail Haniyeh",), ("Huda Samir Al-Agha",)] * 50
+    queries = [Query(("Ismail Haniyeh",)), Query(("Huda Samir Al-Agha",))] * 50
     together = index.search_many(queries, workers=2)
     assert [[h.entry_id for h in x] for x in together] == [
-        [h.entry_id for h in index.search(q)] for q in queries
+        [h.entry_id for h in index.search(q.names)] for q in queries
     ]
     assert "worker process died" in caplog.text

@@ -269,3 +269,45 @@ def _diff_names(ledger, old, new):
         if k not in after and e.kind == "person" and not new_index.search([e.name])
     )
     return added.name, removed.name
+
+
+def test_rescreen_after_import_finds_parties_behind_payees_once(ledger, monkeypatch):
+    """The bulk re-screen after an import (searches shared out over worker
+    processes here) finds a payee and the director behind a company, opens one
+    case each, and a second import of the same names opens none again."""
+    import ledger.screening.names as names
+
+    monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)  # the forked path, even for a few
+    old = (WATCHLISTS / "un_consolidated_2018-10-29.xml").read_bytes()
+    new = (WATCHLISTS / "un_consolidated_2026-02-27.xml").read_bytes()
+    assert upload(ledger, "un", "un-2018.xml", old).status_code == 201
+    added_later, _ = _diff_names(ledger, old, new)
+    person = register(ledger, added_later)
+    company = register(
+        ledger,
+        "Al-Fajr Building Materials Co.",
+        kind="organization",
+        related_parties=[{"name": added_later, "kind": "person", "role": "owner"}],
+    )
+    bystander = register(ledger, "Huda Samir Al-Agha")
+    assert person["payable"] and company["payable"] and bystander["payable"]
+
+    second = upload(ledger, "un", "un-2026.xml", new)
+    assert second.status_code == 201, second.get_data(as_text=True)
+    assert second.get_json()["rescreen"]["cases_opened"] >= 2
+    cases = ledger.get(f"/review-cases?payee_id={company['id']}", "compliance")["items"]
+    assert [c["related_party_id"] for c in cases] == [company["related_parties"][0]["id"]]
+    assert cases[0]["evidence"]["list"] == "un"
+    assert ledger.get(f"/payees/{person['id']}")["payable"] is False
+    assert ledger.get(f"/payees/{company['id']}")["payable"] is False
+    assert ledger.get(f"/payees/{bystander['id']}")["payable"] is True
+
+    # The same hits are covered by their cases: re-screening again opens nothing.
+    with ledger.app.app_context():
+        from ledger.db import db
+        from ledger.screening.services import rescreen_all
+
+        with db.transaction() as session:
+            again = rescreen_all(session, None, "test: again")
+    assert again["cases_opened"] == 0
+    assert again["payees_screened"] == 3
