@@ -46,6 +46,7 @@ How a name becomes comparable (see ``docs/screening.md`` for the figures):
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import math
 import multiprocessing
@@ -621,17 +622,21 @@ def _tokens(
 
 
 _PART_IDS: dict[tuple[str, str, tuple[str, ...], str, str, bool], int] = {}
+_NEXT_PART_ID = itertools.count()  # never reset: a number stays with its part
 
 
 def _part_id(
     text: str, key: str, skeletons: tuple[str, ...], vowels: str, prefix: str, initial: bool
 ) -> int:
     """A number for everything `_part_similarity` reads of a part, so that a
-    pair of parts met again (Mohammed / Muhammad) is looked up, not recomputed."""
+    pair of parts met again (Mohammed / Muhammad) is looked up, not recomputed.
+    Safe across threads: ``next`` on a counter and ``setdefault`` are single
+    steps, so two threads meeting a new part at once agree on its number and
+    two new parts never share one."""
     found = (text, key, skeletons, vowels, prefix, initial)
     number = _PART_IDS.get(found)
     if number is None:
-        number = _PART_IDS[found] = len(_PART_IDS)
+        number = _PART_IDS.setdefault(found, next(_NEXT_PART_ID))
     return number
 
 
