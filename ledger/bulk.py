@@ -70,9 +70,14 @@ def among(
     return expression.in_(values)
 
 
-def _table(model: type[Base]) -> sa.Table:
+def _table(model: type[Base], rows: Sequence[Mapping[str, Any]]) -> sa.Table:
+    """The model's table, once ``rows`` (not empty) are known to fill it on
+    every database alike."""
     table = sa.inspect(model).local_table
     assert isinstance(table, sa.Table)
+    missing = [c.name for c in table.c if c.default is not None and c.name not in rows[0]]
+    if missing:  # COPY knows nothing of the model's Python-side defaults
+        raise ValueError(f"insert_many into {table.name}: give {', '.join(missing)}")
     return table
 
 
@@ -80,12 +85,9 @@ def insert_many(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     """Insert ``rows`` (dicts with the same keys, one per column to fill; a
     column with a Python-side default must be given) into ``model``'s table in
     the session's transaction. The ORM's identity map does not learn of them."""
-    table = _table(model)
     if not rows:
         return
-    missing = [c.name for c in table.c if c.default is not None and c.name not in rows[0]]
-    if missing:  # COPY knows nothing of the model's Python-side defaults
-        raise ValueError(f"insert_many into {table.name}: give {', '.join(missing)}")
+    table = _table(model, rows)
     session.flush()  # what the unit of work holds goes first, in order
     if _is_postgresql(session):
         _copy(session, table, rows)
@@ -97,9 +99,9 @@ def insert_many_returning_ids(
     session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
 ) -> list[int]:
     """`insert_many`, and the new ids, in the order of ``rows``."""
-    table = _table(model)
     if not rows:
         return []
+    table = _table(model, rows)
     if not _is_postgresql(session):
         session.flush()
         statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)

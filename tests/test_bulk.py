@@ -62,4 +62,7 @@ def test_a_column_with_a_default_must_be_given(session: Session) -> None:
     del record["created_at"]
     with pytest.raises(ValueError, match="created_at"):
         insert_many(session, Payee, [record])
+    with pytest.raises(ValueError, match="created_at"):
+        insert_many_returning_ids(session, Payee, [record])
     assert insert_many_returning_ids(session, Payee, []) == []
+    insert_many(session, Payee, [])
