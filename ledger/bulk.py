@@ -11,8 +11,8 @@ so append-only tables stay append-only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg.types.json import Json, Jsonb
@@ -21,7 +21,13 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from ledger.db import Base
 
-__all__ = ["among", "insert_many", "insert_many_returning_ids"]
+T = TypeVar("T")
+
+__all__ = ["IN_CHUNK", "among", "chunks", "insert_many", "insert_many_returning_ids"]
+
+#: Values per IN (...) or array parameter in one query: SQLite allows 32,766
+#: parameters in a statement.
+IN_CHUNK = 5000
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -52,6 +58,12 @@ def _copy(session: Session, table: sa.Table, rows: Sequence[Mapping[str, Any]]) 
                     for c, value in zip(convert, (row[name] for name in columns), strict=True)
                 ]
             )
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``, for one `among` each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def among(

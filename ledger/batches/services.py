@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from ledger.audit.services import jsonable, record, snapshot
 from ledger.auth.models import User
 from ledger.batches.intake import RowIn, read_upload, validate_rows
 from ledger.batches.models import Batch, BatchPayment, BatchRow
-from ledger.bulk import among, insert_many, insert_many_returning_ids
+from ledger.bulk import among, chunks, insert_many, insert_many_returning_ids
 from ledger.committee.models import SpendingRequest, Vote
 from ledger.committee.policy import QuorumPolicy
 from ledger.committee.services import (
@@ -57,79 +57,26 @@ from ledger.journal.services import (
 from ledger.money import Money
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import ReviewCase, WatchlistVersion
-from ledger.screening.names import NameIndex, Query, SearchHit
 from ledger.screening.services import (
-    Hit,
     Subject,
     name_index,
     open_cases,
-    review_threshold,
     screening_workers,
+    search_subjects,
+    uncovered,
 )
 
 CHUNK_SIZE = 1000
-# Bound on the values of one IN (...): SQLite allows 32,766 parameters.
-_IN_CHUNK = 5000
 NATIONAL_ID = "national_id"
 
 
 # ---------------------------------------------------------------- screening in bulk
 
 
-def _chunks(values: list[Any], size: int = _IN_CHUNK) -> Iterable[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def lists_version(session: Session) -> str:
     """Which list versions the screening sees: the latest import's id."""
     latest = session.scalar(select(func.max(WatchlistVersion.id)))
     return str(latest or 0)
-
-
-class BulkScreener:
-    """Screens many names against the index, once per distinct name set: a batch
-    of 100,000 households repeats names a lot, and a search costs about a
-    millisecond. Identifiers are looked up per row (an exact dictionary hit); only
-    a row whose identifier is on a list is searched again with it."""
-
-    def __init__(
-        self, index: NameIndex, threshold: float, nationality: str | None, workers: int = 1
-    ) -> None:
-        self.index = index
-        self.threshold = threshold
-        self.nationality = nationality
-        self.workers = workers
-        self._cache: dict[tuple[str, ...], list[SearchHit]] = {}
-
-    def prefetch(self, name_sets: Iterable[tuple[str, ...]]) -> None:
-        """Search every distinct name set at once, over `workers` processes
-        (`NameIndex.search_many`); `search` then answers from the cache."""
-        if not len(self.index):
-            return
-        todo = list(dict.fromkeys(n for n in name_sets if n not in self._cache))
-        found = self.index.search_many(
-            [Query(names, nationality=self.nationality) for names in todo],
-            workers=self.workers,
-            threshold=self.threshold,
-        )
-        self._cache.update(zip(todo, found, strict=True))
-
-    def search(self, names: tuple[str, ...], identifiers: tuple[str, ...]) -> list[SearchHit]:
-        if not len(self.index):
-            return []
-        if identifiers and self.index.knows_identifier(identifiers):
-            return self.index.search(
-                names,
-                threshold=self.threshold,
-                nationality=self.nationality,
-                identifiers=identifiers,
-            )
-        hits = self._cache.get(names)
-        if hits is None:
-            hits = self.index.search(names, threshold=self.threshold, nationality=self.nationality)
-            self._cache[names] = hits
-        return hits
 
 
 def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
@@ -139,7 +86,7 @@ def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[d
     ``compliance.services.payment_blocks``, in bulk."""
     blocks: dict[int, list[dict[str, Any]]] = {}
     ids = sorted(set(payee_ids))
-    for part in _chunks(ids):
+    for part in chunks(ids):
         for r in session.scalars(
             select(Restriction).where(
                 among(session, Restriction.payee_id, part), Restriction.lifted_at.is_(None)
@@ -175,58 +122,33 @@ def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[d
     return blocks
 
 
-def _covered(session: Session, payee_ids: list[int]) -> set[tuple[int, int]]:
-    covered: set[tuple[int, int]] = set()
-    for part in _chunks(sorted(set(payee_ids))):
-        covered.update(
-            (p, e)
-            for p, e in session.execute(
-                select(ReviewCase.payee_id, ReviewCase.entry_id).where(
-                    among(session, ReviewCase.payee_id, part),
-                    ReviewCase.kind == "match",
-                    ReviewCase.related_party_id.is_(None),
-                )
-            )
-        )
-    return covered
-
-
-@dataclass(frozen=True)
-class Screenable:
-    payee_id: int
-    label: str
-    names: tuple[str, ...]
-    identifiers: tuple[str, ...]
+def _row_subject(
+    payee_id: int,
+    name: str | None,
+    original_script_name: str | None,
+    national_id: str | None,
+    country: str | None,
+) -> Subject:
+    """A batch row's payee as the matcher sees it: the row's names, its national
+    ID, the batch's country (rows carry no birth date)."""
+    return Subject(
+        payee_id,
+        None,
+        name or "",
+        tuple(n for n in (name, original_script_name) if n),
+        None,
+        country,
+        (national_id,) if national_id else (),
+    )
 
 
 def screen_subjects(
-    session: Session,
-    actor: User | None,
-    subjects: list[Screenable],
-    nationality: str | None,
-    trigger: str,
+    session: Session, actor: User | None, subjects: list[Subject], trigger: str
 ) -> int:
-    """Screen many payees' names at once; open a review case for each new hit (not
-    already covered by a case on the same entry). Returns the cases opened."""
-    screener = BulkScreener(
-        name_index(session), review_threshold(), nationality, screening_workers()
-    )
-    screener.prefetch(s.names for s in subjects)
-    found: list[Hit] = []
-    for s in subjects:
-        for search_hit in screener.search(s.names, s.identifiers):
-            subject = Subject(s.payee_id, None, s.label, s.names, None, nationality, s.identifiers)
-            found.append(Hit(subject, search_hit))
-    if not found:
-        return 0
-    covered = _covered(session, [h.subject.payee_id for h in found])
-    new = []
-    for hit in found:
-        key = (hit.subject.payee_id, hit.search.entry_id)
-        if key not in covered:
-            covered.add(key)
-            new.append(hit)
-    return len(open_cases(session, actor, new, trigger))
+    """Screen many payees at once (`search_subjects` over the configured worker
+    processes); open a review case for each new hit. Returns the cases opened."""
+    hits = search_subjects(name_index(session), subjects, workers=screening_workers())
+    return len(open_cases(session, actor, uncovered(session, hits), trigger))
 
 
 # ---------------------------------------------------------------- intake
@@ -248,7 +170,7 @@ def _national_id_index(session: Session) -> dict[str, int]:
 def _references_in_use(session: Session, fund_id: int, references: list[str]) -> dict[str, int]:
     """References already carried by a live row of another batch of the fund."""
     used: dict[str, int] = {}
-    for part in _chunks(references):
+    for part in chunks(references):
         for ref, batch_id in session.execute(
             select(BatchRow.reference, BatchRow.batch_id)
             .join(Batch, Batch.id == BatchRow.batch_id)
@@ -301,15 +223,16 @@ def submit_batch(
 
     payee_of = _register_payees(session, actor, valid, country)
     subjects = [
-        Screenable(
+        _row_subject(
             payee_of[id(r)],
             str(r.values["name"]),
-            tuple(str(n) for n in (r.values["name"], r.values["original_script_name"]) if n),
-            (str(r.values["national_id"]),),
+            r.values["original_script_name"] and str(r.values["original_script_name"]),
+            str(r.values["national_id"]),
+            country,
         )
         for r in valid
     ]
-    cases = screen_subjects(session, actor, subjects, country, "batch intake")
+    cases = screen_subjects(session, actor, subjects, "batch intake")
     session.flush()
     blocks = blocks_for(session, payee_of.values())
     total = sum(r.amount_minor or 0 for r in valid if payee_of[id(r)] not in blocks)
@@ -575,15 +498,11 @@ def post_chunk(
             session,
             actor,
             [
-                Screenable(
-                    r.payee_id,
-                    r.name or "",
-                    tuple(n for n in (r.name, r.original_script_name) if n),
-                    (r.national_id,) if r.national_id else (),
+                _row_subject(
+                    r.payee_id, r.name, r.original_script_name, r.national_id, fund_country
                 )
                 for r in rows
             ],
-            fund_country,
             "batch posting",
         )
         session.flush()

@@ -38,14 +38,6 @@ class Payee(Base):
         foreign_keys="RelatedParty.payee_id",
     )
 
-    @property
-    def names(self) -> list[str]:
-        """Every name the payee goes by, for screening."""
-        names = [self.name, *(str(a) for a in self.aliases)]
-        if self.original_script_name:
-            names.append(self.original_script_name)
-        return names
-
 
 class RelatedParty(Base):
     """An owner, director or signatory. ``linked_payee_id`` names a payee the party

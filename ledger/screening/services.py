@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import User
-from ledger.bulk import among
+from ledger.bulk import among, chunks
 from ledger.compliance.models import Restriction
 from ledger.db import lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
@@ -244,6 +244,11 @@ class Subject:
     identifiers: tuple[str, ...]
 
 
+def _names(name: str, aliases: Iterable[Any], original_script_name: str | None) -> tuple[str, ...]:
+    """Every name a payee or party goes by: its name, aliases, original-script name."""
+    return (name, *(str(a) for a in aliases), *filter(None, [original_script_name]))
+
+
 def _payee_subject(
     payee_id: int,
     name: str,
@@ -257,7 +262,7 @@ def _payee_subject(
         payee_id,
         None,
         name,
-        tuple([name, *(str(a) for a in aliases), *filter(None, [original_script_name])]),
+        _names(name, aliases, original_script_name),
         birth_date.isoformat() if birth_date else None,
         country,
         tuple(str(i.get("value", "")) for i in identifiers if isinstance(i, dict)),
@@ -278,7 +283,7 @@ def _party_subject(
         payee_id,
         party_id,
         f"{name} ({role} of {payee_name})",
-        tuple([name, *(str(a) for a in aliases), *filter(None, [original_script_name])]),
+        _names(name, aliases, original_script_name),
         birth_date.isoformat() if birth_date else None,
         None,
         (),
@@ -344,39 +349,68 @@ class Hit:
         }
 
 
+def search_subjects(
+    index: NameIndex,
+    subjects: Sequence[Subject],
+    threshold: float | None = None,
+    workers: int = 1,
+) -> list[Hit]:
+    """Every hit at or above the review threshold, for each subject in order:
+    one search per distinct query (`NameIndex.search_many`, over ``workers``
+    processes when there are many). An identifier that no list entry carries
+    changes no answer, so it is left out of the query, and payees differing
+    only in such identifiers (national ID numbers) share one search."""
+    if not len(index) or not subjects:
+        return []
+    threshold = review_threshold() if threshold is None else threshold
+    queries = [
+        Query(
+            s.names,
+            s.birth_date,
+            s.nationality,
+            s.identifiers if index.knows_identifier(s.identifiers) else (),
+        )
+        for s in subjects
+    ]
+    distinct = list(dict.fromkeys(queries))
+    found = index.search_many(distinct, workers=workers, threshold=threshold)
+    answers = dict(zip(distinct, found, strict=True))
+    return [Hit(s, hit) for s, q in zip(subjects, queries, strict=True) for hit in answers[q]]
+
+
+def uncovered(session: Session, hits: Sequence[Hit]) -> list[Hit]:
+    """The hits that no case covers yet (same payee, party and entry), each
+    once. A hit cleared for the same entry content stays cleared; a changed
+    entry is a new entry, so a new hit."""
+    covered: set[tuple[int, int | None, int]] = set()
+    for part in chunks(sorted({h.subject.payee_id for h in hits})):
+        covered.update(
+            (payee_id, party_id, entry_id)
+            for payee_id, party_id, entry_id in session.execute(
+                select(ReviewCase.payee_id, ReviewCase.related_party_id, ReviewCase.entry_id).where(
+                    among(session, ReviewCase.payee_id, part), ReviewCase.kind == "match"
+                )
+            )
+        )
+    new = []
+    for hit in hits:
+        key = (hit.subject.payee_id, hit.subject.related_party_id, hit.search.entry_id)
+        if key not in covered:
+            covered.add(key)
+            new.append(hit)
+    return new
+
+
 def find_new_hits(
     session: Session,
     payee: Payee,
     threshold: float | None = None,
     index: NameIndex | None = None,
 ) -> list[Hit]:
-    """Hits at or above the review threshold that no case covers yet. A hit
-    cleared for the same entry content stays cleared; a changed entry is new."""
-    threshold = review_threshold() if threshold is None else threshold
+    """A payee's (and its parties') hits at or above the review threshold that no
+    case covers yet."""
     index = name_index(session) if index is None else index
-    if not len(index):
-        return []
-    covered = {
-        (party_id, entry_id)
-        for party_id, entry_id in session.execute(
-            select(ReviewCase.related_party_id, ReviewCase.entry_id).where(
-                ReviewCase.payee_id == payee.id, ReviewCase.kind == "match"
-            )
-        )
-    }
-    hits = []
-    for subject in subjects_of(payee):
-        for found in index.search(
-            subject.names,
-            threshold=threshold,
-            birth_date=subject.birth_date,
-            nationality=subject.nationality,
-            identifiers=subject.identifiers,
-        ):
-            if (subject.related_party_id, found.entry_id) not in covered:
-                hits.append(Hit(subject, found))
-                covered.add((subject.related_party_id, found.entry_id))
-    return hits
+    return uncovered(session, search_subjects(index, subjects_of(payee), threshold))
 
 
 def open_cases(
@@ -386,9 +420,7 @@ def open_cases(
     hits = list(hits)
     # The entries and versions the evidence names, loaded at once (a batch
     # may open thousands of cases); `Hit.evidence` then finds them in the session.
-    entry_ids = sorted({h.search.entry_id for h in hits})
-    for start in range(0, len(entry_ids), 5000):
-        part = entry_ids[start : start + 5000]
+    for part in chunks(sorted({h.search.entry_id for h in hits})):
         entries = session.scalars(
             select(WatchlistEntry).where(among(session, WatchlistEntry.id, part))
         ).all()
@@ -431,11 +463,9 @@ def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str
 
     Done in bulk, since a fund that paid a cash batch has 100,000 payees and a
     list import must re-screen them all: the payees and parties are read in
-    two queries, the cases that already cover a hit in one, and the searches
-    go through `NameIndex.search_many` over `screening_workers()` processes,
-    once per distinct query (an identifier that no list entry carries changes
-    no answer, so it is left out of the query)."""
-    names = select(Payee.name).where(Payee.id == RelatedParty.payee_id).scalar_subquery()
+    two queries and searched through `search_subjects` over
+    `screening_workers()` processes."""
+    payee_name = select(Payee.name).where(Payee.id == RelatedParty.payee_id).scalar_subquery()
     subjects = [
         _payee_subject(*row)
         for row in session.execute(
@@ -447,7 +477,7 @@ def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str
                 Payee.birth_date,
                 Payee.country,
                 Payee.identifiers,
-            ).order_by(Payee.id)
+            )
         )
     ]
     payees = len(subjects)
@@ -456,53 +486,21 @@ def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str
         for row in session.execute(
             select(
                 RelatedParty.payee_id,
-                names,
+                payee_name,
                 RelatedParty.id,
                 RelatedParty.name,
                 RelatedParty.role,
                 RelatedParty.aliases,
                 RelatedParty.original_script_name,
                 RelatedParty.birth_date,
-            ).order_by(RelatedParty.payee_id, RelatedParty.id)
-        )
-    ]
-    index = name_index(session)
-    if not len(index) or not subjects:
-        return {"payees_screened": payees, "cases_opened": 0}
-    queries = [
-        Query(
-            s.names,
-            s.birth_date,
-            s.nationality,
-            s.identifiers if index.knows_identifier(s.identifiers) else (),
-        )
-        for s in subjects
-    ]
-    distinct = list(dict.fromkeys(queries))
-    answers = dict(
-        zip(
-            distinct,
-            index.search_many(distinct, workers=screening_workers(), threshold=review_threshold()),
-            strict=True,
-        )
-    )
-    covered = {
-        (payee_id, party_id, entry_id)
-        for payee_id, party_id, entry_id in session.execute(
-            select(ReviewCase.payee_id, ReviewCase.related_party_id, ReviewCase.entry_id).where(
-                ReviewCase.kind == "match"
             )
         )
-    }
-    hits = []
-    for subject, query in zip(subjects, queries, strict=True):
-        for found in answers[query]:
-            key = (subject.payee_id, subject.related_party_id, found.entry_id)
-            if key not in covered:
-                covered.add(key)
-                hits.append(Hit(subject, found))
-    hits.sort(key=lambda h: (h.subject.payee_id, h.subject.related_party_id or 0))
-    opened = open_cases(session, actor, hits, trigger)
+    ]
+    # Each payee, then the parties behind it: the order cases open in.
+    subjects.sort(key=lambda s: (s.payee_id, s.related_party_id or 0))
+    index = name_index(session)
+    hits = search_subjects(index, subjects, workers=screening_workers())
+    opened = open_cases(session, actor, uncovered(session, hits), trigger)
     return {"payees_screened": payees, "cases_opened": len(opened)}
 
 
