@@ -26,6 +26,9 @@ class Defaults:
     SCREENING_REVIEW_THRESHOLD = "0.80"
     # Processes that screen a batch's names (0: one per CPU; 1: in the request's own).
     SCREENING_WORKERS = 0
+    # PostgreSQL: an ordinary payment runs as one database function (ledger_disburse,
+    # docs/architecture.md); anything else, and SQLite, takes the Python path.
+    PAYMENTS_IN_DATABASE = True
     # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

@@ -14,6 +14,7 @@ from ledger.auth.models import User
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
+from ledger.disbursements.in_database import disburse_in_database
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
     AlreadyReversed,
@@ -54,7 +55,21 @@ def disburse(
 
     The request's row is locked before its remaining amount is read, so that
     concurrent disbursements are serialised and never exceed the approval. The
-    payee is checked again now: a restriction set after approval still refuses."""
+    payee is checked again now: a restriction set after approval still refuses.
+
+    On PostgreSQL an ordinary payment is made by one database function
+    (``in_database``); what it leaves, and every refusal, is decided here."""
+    paid = disburse_in_database(
+        session,
+        actor,
+        spending_request_id=spending_request_id,
+        amount=amount,
+        reference=reference,
+        paid_on=paid_on,
+        fx_rate=fx_rate,
+    )
+    if paid is not None:
+        return paid
     request = lock_request(session, spending_request_id)
     if request.status != "approved":
         raise NotApproved(

@@ -185,6 +185,16 @@ class DisbursementAllocation(Base):
     value_date: Mapped[dt.date]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
+    # What a request's payments used of each contribution, read at every payment
+    # (allocate_disbursement, ledger_disburse): one index range, not two to intersect.
+    __table_args__ = (
+        sa.Index(
+            "ix_disbursement_allocations_request_contribution",
+            "spending_request_id",
+            "contribution_id",
+        ),
+    )
+
 
 class ClosedPeriod(Base):
     """A closed month of a fund: no entry may carry a value date inside it."""

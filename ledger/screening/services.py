@@ -228,6 +228,14 @@ def name_index(session: Session) -> NameIndex:
         return index
 
 
+def cached_index(session: Session) -> tuple[tuple[Any, ...] | None, NameIndex] | None:
+    """The index ``name_index`` last built for this database and the list version it
+    was built from, without asking the database whether that is still the latest (a
+    caller that relies on it checks the version in its own statement)."""
+    cached = _cache.get(str(session.get_bind().engine.url))
+    return None if cached is None else (cached.key[1], cached.index)
+
+
 # ---------------------------------------------------------------- screening
 
 

@@ -1,0 +1,177 @@
+"""An ordinary payment as one PostgreSQL round trip: ``ledger_disburse()``.
+
+``disburse`` asks the database function first. The function pays only when every
+rule plainly holds, and writes exactly what the Python path writes (the migration
+``20261125_0400_disburse_in_database`` lists the cases it leaves alone). Anything
+else, a refusal above all, comes back as "no row", and ``disburse`` goes on in
+Python, which explains the refusal with its evidence or pays the unusual case.
+
+What stays here, in Python, is what SQL cannot do or should not repeat:
+- the name screening of the payee. The function returns a digest of everything the
+  screening reads (the payee's row and its related parties); a payee found clear
+  against the current lists is not searched again until that digest, the lists or
+  the matcher change. A new hit refuses the payment and rolls the function's writes
+  back with the rest of the transaction;
+- the audit events, from the rows the function returns, as ``snapshot`` writes them;
+- the response, from the same rows.
+
+Tests run every payment test on PostgreSQL through this path and compare what it
+writes, row for row, with what the Python path writes (tests/money/test_disburse_in_database.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from ledger.audit.services import jsonable, record, snapshot
+from ledger.auth.models import User
+from ledger.committee.models import SpendingRequest
+from ledger.db import Base, ExactDecimal, UTCDateTime, get_or_404, utcnow
+from ledger.disbursements.models import Disbursement
+from ledger.funding.models import Fund
+from ledger.money import Money
+from ledger.payees.models import Payee
+
+_PAY = sa.text(
+    "SELECT disbursement, request_before, payee_digest FROM ledger_disburse("
+    ":actor_id, :request_id, :amount_minor, :currency, :reference, :paid_on, :now, "
+    "CAST(:screening AS json), :list_id, :list_imported_at)"
+)
+
+# Payees found clear, keyed by everything that screening result depends on; the
+# value is how many list entries they were screened against. Bounded: emptied when
+# full (a miss only costs one search).
+_clear: dict[tuple[Any, ...], int] = {}
+_clear_lock = threading.Lock()
+MAX_CLEAR = 200_000
+
+
+def enabled(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if has_app_context():
+        return bool(current_app.config.get("PAYMENTS_IN_DATABASE", True))
+    return True
+
+
+def disburse_in_database(
+    session: Session,
+    actor: User,
+    *,
+    spending_request_id: int,
+    amount: Money,
+    reference: str,
+    paid_on: dt.date,
+    fx_rate: Decimal | None,
+) -> Disbursement | None:
+    """The payment, paid by ``ledger_disburse()``; or None, having written nothing,
+    when the Python path must decide."""
+    from ledger.compliance.services import assert_payable
+    from ledger.screening.names import MATCHER_VERSION
+    from ledger.screening.services import cached_index, review_threshold
+
+    if fx_rate is not None or not enabled(session):
+        return None
+    cached = cached_index(session)
+    if cached is None:  # the first payment of this process builds the index
+        return None
+    list_key, index = cached
+    now = utcnow()
+    screening = {
+        "checked_at": jsonable(now),
+        "state": "clear",
+        "matcher_version": MATCHER_VERSION,
+        "list_entries": len(index),
+    }
+    row = (
+        session.connection()
+        .execute(
+            _PAY,
+            {
+                "actor_id": actor.id,
+                "request_id": spending_request_id,
+                "amount_minor": amount.minor,
+                "currency": amount.currency,
+                "reference": reference,
+                "paid_on": paid_on,
+                "now": now,
+                "screening": json.dumps(screening),
+                "list_id": list_key[0] if list_key else None,
+                "list_imported_at": list_key[1] if list_key else None,
+            },
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    disbursement = Disbursement(**from_json(Disbursement, row.disbursement))
+    disbursement.screening = screening
+    disbursement.fund = Fund(id=disbursement.fund_id, base_currency=disbursement.currency)
+
+    url = str(session.get_bind().engine.url)
+    key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, row.payee_digest)
+    key += (MATCHER_VERSION, review_threshold())
+    if key not in _clear:
+        # Searched now, in this transaction: a new hit refuses (and opens its case),
+        # and the rollback takes the function's writes with it.
+        payee = get_or_404(session, Payee, disbursement.payee_id)
+        assert_payable(
+            session,
+            payee,
+            action="disburse",
+            actor_id=actor.id,
+            spending_request_id=spending_request_id,
+        )
+        with _clear_lock:
+            if len(_clear) >= MAX_CLEAR:
+                _clear.clear()
+            _clear[key] = len(index)
+
+    # An instance of the request already in this session is now out of date.
+    stale = session.identity_map.get(session.identity_key(SpendingRequest, spending_request_id))
+    if stale is not None:
+        session.expire(stale)
+
+    # snapshot() of the request as locked: from_json keeps the mapper's column order.
+    before = {k: jsonable(v) for k, v in from_json(SpendingRequest, row.request_before).items()}
+    after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
+    record(session, actor, "disbursement.made", disbursement, after=snapshot(disbursement))
+    record(
+        session,
+        actor,
+        "spending_request.disbursed",
+        ("spending_requests", spending_request_id),
+        before=before,
+        after=after,
+    )
+    return disbursement
+
+
+def from_json(model: type[Base], text: str) -> dict[str, Any]:
+    """A row as PostgreSQL's ``to_jsonb`` wrote it, as the model's attributes with
+    the Python values the ORM would have loaded."""
+    data = json.loads(text)
+    values: dict[str, Any] = {}
+    for attr in sa.inspect(model).column_attrs:
+        column = attr.columns[0]
+        raw = data[column.name]
+        kind = column.type
+        if raw is None:
+            values[attr.key] = None
+        elif isinstance(kind, UTCDateTime):
+            values[attr.key] = dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
+        elif isinstance(kind, ExactDecimal):
+            values[attr.key] = Decimal(raw)
+        elif isinstance(kind, sa.Date):
+            values[attr.key] = dt.date.fromisoformat(raw)
+        else:
+            values[attr.key] = raw
+    return values
