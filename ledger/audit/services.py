@@ -26,8 +26,13 @@ from ledger.db import Base, utcnow
 PENDING = "audit_pending"
 
 
+_NATIVE = frozenset({str, int, bool, float})
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-native copy of ``value``: dates as ISO text, decimals as strings."""
+    if value is None or type(value) in _NATIVE:
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -181,7 +186,7 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
                 "after": json.dumps(fields["after"]),
             }
         )
-    seq, written = session.execute(_CHAIN_PG, {"events": json.dumps(rows)}).one()
+    seq, written = session.connection().execute(_CHAIN_PG, {"events": json.dumps(rows)}).one()
     if seq is None or written != len(pending):
         raise RuntimeError(f"audit chain: {written} of {len(pending)} events written")
 
