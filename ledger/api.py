@@ -12,6 +12,7 @@ import marshmallow as ma
 import pycountry
 import sqlalchemy as sa
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
@@ -57,6 +58,18 @@ class LedgerApi(Api):  # type: ignore[misc]
         response = {"description": "Problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_MIME)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+class Blueprint(SmorestBlueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint, with each argument schema built once, when the view
+    is declared. Given a class, webargs builds an instance on every request, and
+    building a marshmallow Schema costs more than loading a small body with it; an
+    instance is reused safely (loading keeps no state on the schema)."""
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
 
 
 def problems(blp: Any, *errors: type[LedgerError]) -> Any:

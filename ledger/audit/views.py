@@ -5,11 +5,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
-from ledger.api import Id, PageArgs, page_of, paginate
+from ledger.api import Blueprint, Id, PageArgs, page_of, paginate
 from ledger.audit.models import AuditEvent
 from ledger.audit.services import verify_chain
 from ledger.auth.access import requires

@@ -4,10 +4,9 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, problems
+from ledger.api import Blueprint, PageArgs, page_of, paginate, problems
 from ledger.auth import services
 from ledger.auth.access import current_user, requires
 from ledger.auth.models import ApiToken, User

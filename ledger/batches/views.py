@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import page_of, paginate, problems
+from ledger.api import Blueprint, page_of, paginate, problems
 from ledger.auth.access import current_user, requires
 from ledger.batches import services
 from ledger.batches.models import Batch, BatchRow

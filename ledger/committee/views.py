@@ -7,10 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, parse_money, problems
+from ledger.api import Blueprint, PageArgs, page_of, paginate, parse_money, problems
 from ledger.auth.access import current_user, requires
 from ledger.committee import services
 from ledger.committee.models import (

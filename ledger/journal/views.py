@@ -4,11 +4,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
-from ledger.api import Id, MinorAmount, PageArgs, page_of, paginate
+from ledger.api import Blueprint, Id, MinorAmount, PageArgs, page_of, paginate
 from ledger.auth.access import requires
 from ledger.db import db, get_or_404
 from ledger.journal.models import JournalEntry

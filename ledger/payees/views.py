@@ -3,10 +3,9 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import page_of, paginate
+from ledger.api import Blueprint, page_of, paginate
 from ledger.auth.access import current_user, requires
 from ledger.compliance.services import payment_blocks
 from ledger.db import db, get_or_404

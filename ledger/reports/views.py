@@ -11,10 +11,9 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from ledger.api import AsOfArgs, Id, problems
+from ledger.api import AsOfArgs, Blueprint, Id, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import NotFound, ValidationFailed

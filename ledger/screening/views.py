@@ -5,10 +5,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ledger.api import PageArgs, page_of, paginate, problems
+from ledger.api import Blueprint, PageArgs, page_of, paginate, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import Conflict, NotFound, SeparationOfDuties
