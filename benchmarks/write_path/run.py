@@ -198,7 +198,9 @@ def drive_get(
     counts.append(done)
 
 
-def ceilings(port: int, clients: int, seconds: float, fund_id: int, token: str) -> dict[str, float]:
+def ceilings(
+    port: int, clients: int, seconds: float, fund_id: int, token: str, client: str
+) -> dict[str, float]:
     """Requests/s of two GETs on the same gunicorn and clients: ``/healthz``
     (Flask and the HTTP path alone) and an authenticated read of one fund
     (the token looked up, one query, a marshmallow dump, the response headers)."""
@@ -208,6 +210,9 @@ def ceilings(port: int, clients: int, seconds: float, fund_id: int, token: str) 
         ("healthz", "/healthz", {}),
         ("get_fund", f"/api/v1/funds/{fund_id}", auth),
     ):
+        if client == "wrk":
+            out[name] = wrk_get(port, path, headers, clients, seconds)
+            continue
         counts: list[int] = []
         stop_at = time.perf_counter() + seconds
         threads = [
@@ -220,6 +225,90 @@ def ceilings(port: int, clients: int, seconds: float, fund_id: int, token: str) 
             t.join()
         out[name] = sum(counts) / seconds
     return out
+
+
+# wrk (a C load generator, Debian package ``wrk``) is the client when it is
+# installed: like pgbench's, its own CPU is small beside the server's, and it keeps
+# its connections open. Without it, Python threads are the client.
+WRK = shutil.which("wrk")
+WRK_SCRIPT = Path(__file__).with_name("disburse.lua")
+
+
+def wrk_command(port: int, clients: int, seconds: float) -> list[str]:
+    return [
+        str(WRK),
+        "-t",
+        str(clients),
+        "-c",
+        str(clients),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+    ]
+
+
+def wrk_get(port: int, path: str, headers: dict[str, str], clients: int, seconds: float) -> float:
+    command = wrk_command(port, clients, seconds)
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    done = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    )
+    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    return float(match.group(1)) if match else float("nan")
+
+
+def wrk_disburse(
+    port: int, token: str, request_ids: list[int], clients: int, seconds: float
+) -> dict[str, Any]:
+    """One wrk run of the payment script: each of ``clients`` threads holds one
+    connection and pays request ``ids[thread mod len(ids)]``."""
+    nonce = secrets.token_hex(4)
+    command = [
+        *wrk_command(port, clients, seconds),
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{port}",
+        "--",
+        token,
+        nonce,
+        *map(str, request_ids),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_RESULT "):
+            result: dict[str, Any] = json.loads(line[len("WRK_RESULT ") :])
+            return result
+    raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+
+
+def cpu_seconds(gunicorn_pgid: int) -> dict[str, float]:
+    """CPU time so far (user + system) of gunicorn's processes and of PostgreSQL's."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"gunicorn": 0.0, "postgres": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == gunicorn_pgid:
+            out["gunicorn"] += used
+        elif name.startswith("postgres"):
+            out["postgres"] += used
+    return out
+
+
+def client_cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (wrk)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -295,23 +384,56 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             )
         try:
             wait_healthy(port, proc, log)
-            now = time.perf_counter()
-            record_from = now + args.warmup
-            stop_at = record_from + args.duration
-            stats = [ClientStats() for _ in range(args.clients)]
-            threads = [
-                threading.Thread(
-                    target=drive,
-                    args=(port, token, request_ids[i % len(request_ids)], stop_at, record_from, s),
-                )
-                for i, s in enumerate(stats)
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            before_cpu = after_cpu = {"gunicorn": 0.0, "postgres": 0.0}
+            client_before = client_after = 0.0
+            if args.client == "wrk":
+                wrk_disburse(port, token, request_ids, args.clients, args.warmup)
+                before_cpu, client_before = cpu_seconds(proc.pid), client_cpu_seconds()
+                measured = wrk_disburse(port, token, request_ids, args.clients, args.duration)
+                after_cpu, client_after = cpu_seconds(proc.pid), client_cpu_seconds()
+                seconds = measured["duration_us"] / 1e6
+                count = measured["requests"]
+                p50, p99 = measured["p50_us"] / 1e6, measured["p99_us"] / 1e6
+                errors = measured["not_201"] + measured["socket_errors"]
+                statuses = {201: count - measured["not_201"], "other": measured["not_201"]}
+            else:
+                now = time.perf_counter()
+                record_from = now + args.warmup
+                stop_at = record_from + args.duration
+                stats = [ClientStats() for _ in range(args.clients)]
+                threads = [
+                    threading.Thread(
+                        target=drive,
+                        args=(
+                            port,
+                            token,
+                            request_ids[i % len(request_ids)],
+                            stop_at,
+                            record_from,
+                            s,
+                        ),
+                    )
+                    for i, s in enumerate(stats)
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                latencies = sorted(x for s in stats for x in s.latencies)
+                seconds, count = float(args.duration), len(latencies)
+                p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+                errors = sum(s.errors for s in stats)
+                statuses = {}
+                for s in stats:
+                    for code, n in s.statuses.items():
+                        statuses[code] = statuses.get(code, 0) + n
             ceiling = ceilings(
-                port, args.clients, max(5.0, args.duration / 3), world["fund"]["id"], token
+                port,
+                args.clients,
+                max(5.0, args.duration / 3),
+                world["fund"]["id"],
+                token,
+                args.client,
             )
         finally:
             if proc.poll() is None:
@@ -321,11 +443,6 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-        latencies = sorted(x for s in stats for x in s.latencies)
-        statuses: dict[int, int] = {}
-        for s in stats:
-            for code, n in s.statuses.items():
-                statuses[code] = statuses.get(code, 0) + n
         # The books must still balance after the run.
         app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
         driver.app, driver.client = app, app.test_client()
@@ -334,12 +451,20 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         return {
             "command": " ".join(["gunicorn", *command[1:]]),
             "spread": spread_label(args.requests, args.clients),
-            "requests": len(latencies),
-            "rps": len(latencies) / args.duration,
-            "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000,
-            "errors": sum(s.errors for s in stats),
+            "client": args.client,
+            "requests": count,
+            "rps": count / seconds,
+            "p50_ms": p50 * 1000,
+            "p99_ms": p99 * 1000,
+            "errors": errors,
             "statuses": statuses,
+            # CPU milliseconds per payment, by whom (wrk runs only: the Python
+            # client shares this process with the set-up).
+            "cpu_ms": {
+                "gunicorn": (after_cpu["gunicorn"] - before_cpu["gunicorn"]) / max(count, 1) * 1e3,
+                "postgres": (after_cpu["postgres"] - before_cpu["postgres"]) / max(count, 1) * 1e3,
+                "client": (client_after - client_before) / max(count, 1) * 1e3,
+            },
             "balanced": balanced,
             "ceiling": ceiling,
         }
@@ -740,6 +865,12 @@ def main() -> int:
         help="approved requests the clients pay, client i paying request i mod N "
         "(a): default one per client; 1 = every client on the same request",
     )
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if WRK else "python",
+        help="load generator for (a): wrk when installed (apt install wrk), else Python threads",
+    )
     parser.add_argument("--pgbench-scale", type=int, default=8)
     parser.add_argument(
         "--rows", type=int, default=DEFAULT_ROWS, help="rows of the batch (b); target: 100000"
@@ -791,12 +922,20 @@ def main() -> int:
         if args.only in (None, "api"):
             api = api_benchmark(args, tmp)
             print(
-                f"API: {api['command']}; {api['spread']}; {args.duration} s: "
+                f"API ({api['client']} client): {api['command']}; {api['spread']}; "
+                f"{args.duration} s: "
                 f"{api['requests']:,} disbursements, {api['rps']:.1f}/s, p50 "
                 f"{api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, errors {api['errors']} "
                 f"(statuses {api['statuses']}), books balanced: {api['balanced']}",
                 flush=True,
             )
+            if api["client"] == "wrk":
+                cpu = api["cpu_ms"]
+                print(
+                    f"CPU per payment: gunicorn {cpu['gunicorn']:.2f} ms, PostgreSQL "
+                    f"{cpu['postgres']:.2f} ms, wrk {cpu['client']:.2f} ms",
+                    flush=True,
+                )
             print(
                 f"ceilings on the same gunicorn and clients: GET /healthz "
                 f"{api['ceiling']['healthz']:.0f}/s; GET /api/v1/funds/ID (token, one "
