@@ -196,6 +196,13 @@ def upgrade() -> None:
         )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(FUNCTION)
+        # It pays: only the application's role may call it (functions are
+        # executable by everyone unless revoked).
+        op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
+        op.execute(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app') "
+            f"THEN GRANT EXECUTE ON FUNCTION {SIGNATURE} TO ledger_app; END IF; END $$"
+        )
 
 
 def downgrade() -> None:
