@@ -450,25 +450,26 @@ def withdraw_request(
     return request
 
 
-def commitment_base_released(session: Session, request: SpendingRequest) -> int:
-    """Base-currency amount of the request's commitment already released (by
-    payments and by decreases)."""
-    released = session.scalar(
+def commitment_base_outstanding(session: Session, request: SpendingRequest) -> int:
+    """Base-currency amount of the request's commitment that stands now: its
+    commitment lines summed. The commitment, less what payments and decreases
+    released, plus what returned payments re-committed."""
+    outstanding = session.scalar(
         select(func.coalesce(func.sum(JournalLine.base_amount_minor), 0)).where(
             JournalLine.spending_request_id == request.id,
             JournalLine.account == COMMITMENTS,
-            JournalLine.amount_minor < 0,
         )
     )
-    return -int(released or 0)
+    return int(outstanding or 0)
 
 
 def release_base_for(session: Session, request: SpendingRequest, release_minor: int) -> int:
     """The base amount that goes with releasing ``release_minor`` of the request's
-    commitment: at the request's rate, and exactly what remains when it is the last."""
+    commitment: at the request's rate, and exactly what stands of it when it is the
+    last (a returned payment re-committed its part: that stands too)."""
     open_minor = request.amount_minor - request.disbursed_minor
     if release_minor == open_minor:
-        return request.base_amount_minor - commitment_base_released(session, request)
+        return commitment_base_outstanding(session, request)
     rate = request.fx_rate or Decimal(1)
     return Money(release_minor, request.currency).convert(rate, request.base_currency).minor
 

@@ -100,3 +100,25 @@ def test_a_refused_attempt_frees_its_key_for_a_corrected_retry(ledger):
     # The refused body under its key is refused again, not replayed as a success.
     again = ledger.disburse(world["request"]["id"], "100.01", key=key, expect=409)
     assert again["code"] == "exceeds_approval"
+
+
+def test_the_last_payment_after_a_bank_return_releases_exactly_what_is_committed(ledger):
+    """A return re-commits what it restores; the last payment then releases what
+    stands of the commitment, so a fully paid request leaves nothing committed."""
+    world = ledger.approved("1000.00")
+    req_id = world["request"]["id"]
+    first = ledger.disburse(req_id, "250.00")
+    ledger.disburse(req_id, "500.00")
+    ledger.call(
+        "POST",
+        f"/disbursements/{first['id']}/reverse",
+        "treasurer",
+        {"reason": "Account closed"},
+        key=f"reverse-{first['id']}",
+    )
+    ledger.disburse(req_id, "200.00")
+    ledger.disburse(req_id, "300.00")  # the last: what remains of the approval
+    base = ledger.position(world["fund"]["id"])["base"]
+    assert base["disbursed"] == "1000.00"
+    assert base["committed_not_disbursed"] == "0.00"
+    assert ledger.trial_balance(world["fund"]["id"])["balanced"] is True
