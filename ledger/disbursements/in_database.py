@@ -15,8 +15,9 @@ What stays here, in Python, is what SQL cannot do or should not repeat:
 - the audit events, from the rows the function returns, as ``snapshot`` writes them;
 - the response, from the same rows.
 
-Tests run every payment test on PostgreSQL through this path and compare what it
-writes, row for row, with what the Python path writes (tests/money/test_disburse_in_database.py).
+Every disbursement test on PostgreSQL runs through this path, and
+``tests/disbursements/test_in_database.py`` compares what it writes, row for row,
+with what the Python path writes.
 """
 
 from __future__ import annotations
@@ -46,10 +47,9 @@ _PAY = sa.text(
     "CAST(:screening AS json), :list_id, :list_imported_at)"
 )
 
-# Payees found clear, keyed by everything that screening result depends on; the
-# value is how many list entries they were screened against. Bounded: emptied when
-# full (a miss only costs one search).
-_clear: dict[tuple[Any, ...], int] = {}
+# Payees found clear, as the keys of everything that screening result depends on.
+# Bounded: emptied when full (a miss only costs one search).
+_clear: set[tuple[Any, ...]] = set()
 _clear_lock = threading.Lock()
 MAX_CLEAR = 200_000
 
@@ -133,7 +133,7 @@ def disburse_in_database(
         with _clear_lock:
             if len(_clear) >= MAX_CLEAR:
                 _clear.clear()
-            _clear[key] = len(index)
+            _clear.add(key)
 
     # An instance of the request already in this session is now out of date.
     stale = session.identity_map.get(session.identity_key(SpendingRequest, spending_request_id))
