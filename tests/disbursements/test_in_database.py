@@ -372,3 +372,40 @@ def test_what_the_function_does_not_allow_python_refuses(ledger, session, arrang
         sa.text("SELECT count(*) FROM disbursements WHERE spending_request_id = :r"),
         {"r": request_id},
     ).scalar_one()
+
+
+def test_simultaneous_payments_through_the_function_stay_within_the_approval(app, ledger, session):
+    """32 clients at once on one approval with room for 20 payments: the function
+    takes the request's lock, so 19 are paid by it, the 20th (the last) by Python,
+    and 12 are refused; every row and the chain add up."""
+    from tests.disbursements.test_concurrency import race
+
+    name_index(session)
+    fund = world(ledger, "G")
+    request_id = fund["request"]["id"]
+    ledger.call(
+        "POST",
+        f"/spending-requests/{request_id}/decrease",
+        "treasurer",
+        {"amount": "20.00", "currency": "USD", "reason": "Scope reduced"},
+    )
+    body = {"spending_request_id": request_id, "amount": "1.00", "currency": "USD"}
+    with statements(app) as seen:
+        results = race(
+            app,
+            ledger.tokens["treasurer"],
+            [dict(body, reference=f"P-{i}") for i in range(32)],
+            [f"race-{i}" for i in range(32)],
+        )
+    codes = sorted(status for status, _ in results)
+    assert codes == [201] * 20 + [409] * 12
+    assert calls(seen) >= 20
+    paid = written(session, fund["fund"]["id"])
+    assert len(paid["disbursements"]) == 20
+    assert paid["paid"] == 2000
+    assert sum(amount for _, _, amount, _ in paid["attributions"]) == 2000
+    position = ledger.position(fund["fund"]["id"])["base"]
+    assert position["disbursed"] == "20.00"
+    assert position["committed_not_disbursed"] == "0.00"
+    assert ledger.trial_balance(fund["fund"]["id"])["balanced"] is True
+    assert ledger.get("/audit-events/verify")["valid"] is True
