@@ -125,7 +125,9 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
         "entity_type": fields["entity_type"],
         "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
     }
-    head = "{" + ",".join(f"{dumps(k)}:{dumps(v)}" for k, v in content.items())
+    # The keys above are in sorted order and all sort before "prev_hash": the
+    # canonical JSON of ``content`` without its closing brace is the head.
+    head = dumps(content)[:-1]
     return f'{head},"prev_hash":"', f'","request_id":{dumps(fields["request_id"])},"seq":'
 
 
