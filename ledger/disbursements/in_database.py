@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from ledger.audit.services import jsonable, record, snapshot
+from ledger.audit.services import jsonable, record
 from ledger.auth.models import User
 from ledger.committee.models import SpendingRequest
 from ledger.db import Base, ExactDecimal, UTCDateTime, get_or_404, utcnow
@@ -143,7 +143,7 @@ def disburse_in_database(
     # snapshot() of the request as locked: from_json keeps the mapper's column order.
     before = {k: jsonable(v) for k, v in from_json(SpendingRequest, row.request_before).items()}
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
-    record(session, actor, "disbursement.made", disbursement, after=snapshot(disbursement))
+    record(session, actor, "disbursement.made", disbursement)
     record(
         session,
         actor,
