@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import jsonable, record
 from ledger.auth.models import User
 from ledger.committee.models import SpendingRequest
-from ledger.db import Base, ExactDecimal, UTCDateTime, get_or_404, utcnow
+from ledger.db import Base, ExactDecimal, UTCDateTime, get_or_404, is_postgresql, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.funding.models import Fund
 from ledger.money import Money
@@ -55,7 +55,7 @@ MAX_CLEAR = 200_000
 
 
 def enabled(session: Session) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgresql(session):
         return False
     if has_app_context():
         return bool(current_app.config.get("PAYMENTS_IN_DATABASE", True))

@@ -8,7 +8,6 @@ which refuses with the evidence."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,11 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
 from ledger.screening import services as screening_services
 from ledger.screening.services import name_index
+from tests.screening.test_screening_flow import upload
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -262,13 +260,7 @@ def fund_list(*rows: str) -> bytes:
 
 
 def upload_fund_list(ledger: Any, data: bytes) -> None:
-    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), filename="f.csv")})
-    response = ledger.client.post(
-        "/api/v1/watchlists/fund/versions",
-        data=body,
-        headers={"Authorization": f"Bearer {ledger.tokens['compliance']}"},
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
+    response = upload(ledger, "fund", "fund.csv", data)
     assert response.status_code == 201, response.get_data(as_text=True)
 
 
