@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from ledger.auth.models import User
-from ledger.db import Base, utcnow
+from ledger.db import Base, DriverStatement, utcnow
 
 PENDING = "audit_pending"
 
@@ -172,6 +172,9 @@ _CHAIN_PG = sa.text(
 )
 
 
+_CHAIN_DRIVER = DriverStatement(_CHAIN_PG)
+
+
 def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
     rows = []
     for i, fields in enumerate(pending, start=1):
@@ -188,7 +191,7 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
                 "after": json.dumps(fields["after"]),
             }
         )
-    seq, written = session.connection().execute(_CHAIN_PG, {"events": json.dumps(rows)}).one()
+    ((seq, written),) = _CHAIN_DRIVER.rows(session, {"events": json.dumps(rows)})
     if seq is None or written != len(pending):
         raise RuntimeError(f"audit chain: {written} of {len(pending)} events written")
 

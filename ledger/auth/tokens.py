@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.db import utcnow
+from ledger.db import DriverStatement, is_postgresql, utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -59,6 +59,7 @@ _LOOKUP = (
     .where(ApiToken.token_hash == bindparam("token_hash"))
     .order_by(UserRole.role)
 )
+_LOOKUP_PG = DriverStatement(_LOOKUP)
 
 
 def authenticate(session: Session, token: str) -> User | None:
@@ -66,25 +67,29 @@ def authenticate(session: Session, token: str) -> User | None:
 
     The user is put into ``session`` as if the ORM had loaded it, roles included
     (``merge(load=False)``: no further query)."""
-    rows = session.connection().execute(_LOOKUP, {"token_hash": hash_token(token)}).all()
+    params = {"token_hash": hash_token(token)}
+    if is_postgresql(session):
+        rows = _LOOKUP_PG.rows(session, params)
+    else:
+        rows = [tuple(r) for r in session.connection().execute(_LOOKUP, params)]
     if not rows:
         return None
-    row = rows[0]
-    if row.revoked_at is not None:
+    user_id, name, institution, is_chair, active, created_at, revoked_at, expires_at, _ = rows[0]
+    if revoked_at is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    if expires_at is not None and expires_at <= utcnow():
         return None
-    if not row.active:
+    if not active:
         return None
     user = User(
-        id=row.id,
-        name=row.name,
-        institution=row.institution,
-        is_chair=row.is_chair,
-        active=row.active,
-        created_at=row.created_at,
+        id=user_id,
+        name=name,
+        institution=institution,
+        is_chair=is_chair,
+        active=active,
+        created_at=created_at.astimezone(dt.UTC),
     )
-    roles = [UserRole(user_id=row.id, role=r.role) for r in rows if r.role is not None]
+    roles = [UserRole(user_id=user_id, role=r[-1]) for r in rows if r[-1] is not None]
     for loaded in (user, *roles):
         make_transient_to_detached(loaded)
     set_committed_value(user, "role_rows", roles)

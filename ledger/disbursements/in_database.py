@@ -35,16 +35,24 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import jsonable, record
 from ledger.auth.models import User
 from ledger.committee.models import SpendingRequest
-from ledger.db import Base, ExactDecimal, UTCDateTime, get_or_404, is_postgresql, utcnow
+from ledger.db import (
+    Base,
+    DriverStatement,
+    ExactDecimal,
+    UTCDateTime,
+    get_or_404,
+    is_postgresql,
+    utcnow,
+)
 from ledger.disbursements.models import Disbursement
 from ledger.funding.models import Fund
 from ledger.money import Money
 from ledger.payees.models import Payee
 
-_PAY = sa.text(
+_PAY = DriverStatement(
     "SELECT disbursement, request_before, payee_digest FROM ledger_disburse("
-    ":actor_id, :request_id, :amount_minor, :currency, :reference, :paid_on, :now, "
-    "CAST(:screening AS json), :list_id, :list_imported_at)"
+    "%(actor_id)s, %(request_id)s, %(amount_minor)s, %(currency)s, %(reference)s, "
+    "%(paid_on)s, %(now)s, CAST(%(screening)s AS json), %(list_id)s, %(list_imported_at)s)"
 )
 
 # Payees found clear, as the keys of everything that screening result depends on.
@@ -91,33 +99,30 @@ def disburse_in_database(
         "matcher_version": MATCHER_VERSION,
         "list_entries": len(index),
     }
-    row = (
-        session.connection()
-        .execute(
-            _PAY,
-            {
-                "actor_id": actor.id,
-                "request_id": spending_request_id,
-                "amount_minor": amount.minor,
-                "currency": amount.currency,
-                "reference": reference,
-                "paid_on": paid_on,
-                "now": now,
-                "screening": json.dumps(screening),
-                "list_id": list_key[0] if list_key else None,
-                "list_imported_at": list_key[1] if list_key else None,
-            },
-        )
-        .first()
+    rows = _PAY.rows(
+        session,
+        {
+            "actor_id": actor.id,
+            "request_id": spending_request_id,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "reference": reference,
+            "paid_on": paid_on,
+            "now": now,
+            "screening": json.dumps(screening),
+            "list_id": list_key[0] if list_key else None,
+            "list_imported_at": list_key[1] if list_key else None,
+        },
     )
-    if row is None:
+    if not rows:
         return None
-    disbursement = Disbursement(**from_json(Disbursement, row.disbursement))
+    ((paid, request_before, payee_digest),) = rows
+    disbursement = Disbursement(**from_json(Disbursement, paid))
     disbursement.screening = screening
     disbursement.fund = Fund(id=disbursement.fund_id, base_currency=disbursement.currency)
 
     url = str(session.get_bind().engine.url)
-    key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, row.payee_digest)
+    key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, payee_digest)
     key += (MATCHER_VERSION, review_threshold())
     if key not in _clear:
         # Searched now, in this transaction: a new hit refuses (and opens its case),
@@ -141,7 +146,7 @@ def disburse_in_database(
         session.expire(stale)
 
     # snapshot() of the request as locked: from_json keeps the mapper's column order.
-    before = {k: jsonable(v) for k, v in from_json(SpendingRequest, row.request_before).items()}
+    before = {k: jsonable(v) for k, v in from_json(SpendingRequest, request_before).items()}
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
     record(session, actor, "disbursement.made", disbursement)
     record(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger.auth.access import current_user
-from ledger.db import UTCDateTime, db, is_postgresql, utcnow
+from ledger.db import DriverStatement, UTCDateTime, db, is_postgresql, utcnow
 from ledger.errors import IdempotencyKeyMissing, IdempotencyKeyReused, RequestInProgress
 from ledger.idempotency.models import IdempotencyKey
 
@@ -112,6 +112,9 @@ _ANSWER = (
     .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
     .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
 )
+# Every money-moving request runs these two on PostgreSQL.
+_CLAIM_DRIVER = DriverStatement(_CLAIM_PG)
+_ANSWER_DRIVER = DriverStatement(_ANSWER)
 
 
 def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | None:
@@ -127,7 +130,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
     if is_postgresql(session):
         try:
             claim = {**params, "wait": WAIT_FOR_FIRST}
-            row = session.connection().execute(_CLAIM_PG, claim).first()
+            rows = _CLAIM_DRIVER.rows(session, claim)
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
@@ -136,8 +139,8 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
                 "Another request with this Idempotency-Key is still being processed; retry shortly."
             ) from None
     else:
-        row = session.connection().execute(_CLAIM_SQLITE, params).first()
-    return None if row is None else int(row[0])
+        rows = [tuple(r) for r in session.connection().execute(_CLAIM_SQLITE, params)]
+    return int(rows[0][0]) if rows else None
 
 
 def idempotent(view: F) -> F:
@@ -165,16 +168,15 @@ def idempotent(view: F) -> F:
             assert stored is not None
             return _replay(stored, fingerprint)
         response = view(*args, **kwargs)
-        # Core statements on the session's connection (not through the ORM's
-        # execute): the same transaction, a fraction of the CPU.
-        session.connection().execute(
-            _ANSWER,
-            {
-                "key_id": key_id,
-                "status_code": response.status_code,
-                "body": response.get_data(as_text=True),
-            },
-        )
+        answer = {
+            "key_id": key_id,
+            "status_code": response.status_code,
+            "body": response.get_data(as_text=True),
+        }
+        if is_postgresql(session):
+            _ANSWER_DRIVER.rows(session, answer)
+        else:
+            session.connection().execute(_ANSWER, answer)
         return response
 
     return wrapper  # type: ignore[return-value]
