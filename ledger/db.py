@@ -181,18 +181,29 @@ class DriverStatement:
             self.sql = str(statement.compile(dialect=dialect))
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows (none for a statement that returns nothing)."""
+        """The statement's rows (none for a statement that returns nothing).
+
+        Statements queued by ``at_commit`` go first, in the same round trip."""
         import psycopg
 
         connection = session.connection()
         driver: Any = connection.connection.driver_connection
+        queued: list[tuple[DriverStatement, dict[str, Any]]] = session.info.pop(AT_COMMIT, [])
         if connection._has_events or connection.engine._has_events:
             # Listeners that watch the SQL sent (tests, tracing) still see it.
-            connection.dispatch.before_cursor_execute(
-                connection, None, self.sql, params, None, False
-            )
+            for statement, values in [*queued, (self, params)]:
+                connection.dispatch.before_cursor_execute(
+                    connection, None, statement.sql, values, None, False
+                )
         try:
-            cursor = driver.execute(self.sql, params)
+            if not queued:
+                cursor = driver.execute(self.sql, params)
+            else:
+                # One round trip: psycopg's pipeline sends them all, then waits once.
+                with driver.pipeline():
+                    for statement, values in queued:
+                        driver.execute(statement.sql, values)
+                    cursor = driver.execute(self.sql, params)
             return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
@@ -201,6 +212,30 @@ class DriverStatement:
             raise sa.exc.DBAPIError.instance(
                 self.sql, params, exc, psycopg.Error, connection_invalidated=lost
             ) from exc
+
+
+# Statements whose result nobody reads, waiting to travel with the transaction's
+# next ``DriverStatement`` (at the latest, just before COMMIT): see ``at_commit``.
+AT_COMMIT = "ledger.at_commit"
+
+
+def at_commit(session: Session, statement: DriverStatement, params: dict[str, Any]) -> None:
+    """Have ``statement`` run in this transaction before it commits, in the same
+    round trip as the next driver statement (on a payment: the audit chain's).
+    Its effects are not visible to the transaction until then."""
+    session.info.setdefault(AT_COMMIT, []).append((statement, params))
+
+
+def _send_at_commit(session: Session) -> None:
+    queued = session.info.get(AT_COMMIT)
+    if queued:
+        statement, params = queued.pop()
+        statement.rows(session, params)
+
+
+def _drop_at_commit(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction
+        session.info.pop(AT_COMMIT, None)
 
 
 @dataclass
@@ -222,6 +257,10 @@ class Database:
             }
         engine = make_engine(app.config["DATABASE_URL"], **pool)
         state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
+        # Whatever ``at_commit`` queued and no statement has carried yet. The audit
+        # trail's own hook runs before this one and usually carries it.
+        event.listen(state.sessionmaker, "before_commit", _send_at_commit)
+        event.listen(state.sessionmaker, "after_transaction_end", _drop_at_commit)
         app.extensions["ledger.db"] = state
         app.teardown_appcontext(self._close)
         return state

@@ -222,7 +222,9 @@ def _write_pending(session: Session) -> None:
 
 def install(factory: sessionmaker[Session]) -> None:
     """Have every session from ``factory`` write its pending events at commit."""
-    event.listen(factory, "before_commit", _write_pending)
+    # First among the commit hooks: the chain step carries the statements that
+    # ``ledger.db.at_commit`` queued, in its round trip.
+    event.listen(factory, "before_commit", _write_pending, insert=True)
 
     @event.listens_for(factory, "after_soft_rollback")
     def _drop_pending(session: Session, previous_transaction: Any) -> None:

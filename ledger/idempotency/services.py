@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger.auth.access import current_user
-from ledger.db import DriverStatement, UTCDateTime, db, is_postgresql, utcnow
+from ledger.db import DriverStatement, UTCDateTime, at_commit, db, is_postgresql, utcnow
 from ledger.errors import IdempotencyKeyMissing, IdempotencyKeyReused, RequestInProgress
 from ledger.idempotency.models import IdempotencyKey
 
@@ -147,7 +147,8 @@ def idempotent(view: F) -> F:
     """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
 
     Two statements on the way: the key is claimed before the work, and the answer
-    stored after it, both in the request's transaction."""
+    stored after it, both in the request's transaction (on PostgreSQL the answer
+    travels with the audit events, in one round trip before COMMIT)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -174,7 +175,8 @@ def idempotent(view: F) -> F:
             "body": response.get_data(as_text=True),
         }
         if is_postgresql(session):
-            _ANSWER_DRIVER.rows(session, answer)
+            # Stored with the audit events, in one round trip, before COMMIT.
+            at_commit(session, _ANSWER_DRIVER, answer)
         else:
             session.connection().execute(_ANSWER, answer)
         return response
