@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,7 +156,47 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     if url_obj.get_backend_name() == "postgresql" and url_obj.drivername == "postgresql":
         url_obj = url_obj.set(drivername="postgresql+psycopg")
-    return sa.create_engine(url_obj, pool_pre_ping=True, **kw)
+    engine = sa.create_engine(url_obj, **kw)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "ledger.idle_since"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for a connection that has been idle a while.
+
+    A server restart, a failover or an idle timeout finds connections resting in
+    the pool, and those are still pinged (and replaced, the pool retrying, when
+    dead). A connection handed back a moment ago is not: under load, that saves a
+    round trip per request. A connection that dies in that moment fails its
+    request with 503 database_unavailable, nothing written, the pool invalidated;
+    the retry (safe: every money-moving request has its Idempotency-Key) gets a
+    fresh one."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _new(dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_conn, None):
+                raise sa.exc.DisconnectionError(str(exc)) from exc
+            raise
 
 
 def is_postgresql(session: Session) -> bool:
@@ -185,6 +226,7 @@ class DriverStatement:
 
         Statements queued by ``at_commit`` go first, in the same round trip."""
         import psycopg
+        from psycopg.pq import TransactionStatus
 
         connection = session.connection()
         driver: Any = connection.connection.driver_connection
@@ -196,10 +238,12 @@ class DriverStatement:
                     connection, None, statement.sql, values, None, False
                 )
         try:
-            if not queued:
+            begun = driver.info.transaction_status != TransactionStatus.IDLE
+            if begun and not queued:
                 cursor = driver.execute(self.sql, params)
             else:
-                # One round trip: psycopg's pipeline sends them all, then waits once.
+                # One round trip: psycopg's pipeline sends them all (and the BEGIN
+                # of a transaction not yet begun), then waits once.
                 with driver.pipeline():
                     for statement, values in queued:
                         driver.execute(statement.sql, values)
