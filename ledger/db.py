@@ -158,6 +158,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         url_obj = url_obj.set(drivername="postgresql+psycopg")
     engine = sa.create_engine(url_obj, **kw)
     _ping_after_idle(engine)
+    _commit_with_queued(engine)
     return engine
 
 
@@ -222,64 +223,89 @@ class DriverStatement:
             self.sql = str(statement.compile(dialect=dialect))
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows (none for a statement that returns nothing).
-
-        Statements queued by ``at_commit`` go first, in the same round trip."""
-        import psycopg
+        """The statement's rows (none for a statement that returns nothing)."""
         from psycopg.pq import TransactionStatus
 
         connection = session.connection()
         driver: Any = connection.connection.driver_connection
-        queued: list[tuple[DriverStatement, dict[str, Any]]] = session.info.pop(AT_COMMIT, [])
-        if connection._has_events or connection.engine._has_events:
-            # Listeners that watch the SQL sent (tests, tracing) still see it.
-            for statement, values in [*queued, (self, params)]:
-                connection.dispatch.before_cursor_execute(
-                    connection, None, statement.sql, values, None, False
-                )
-        try:
-            begun = driver.info.transaction_status != TransactionStatus.IDLE
-            if begun and not queued:
+        _announce(connection, [(self, params)])
+        with _as_sqlalchemy_errors(connection, self.sql, params):
+            if driver.info.transaction_status != TransactionStatus.IDLE:
                 cursor = driver.execute(self.sql, params)
             else:
-                # One round trip: psycopg's pipeline sends them all (and the BEGIN
-                # of a transaction not yet begun), then waits once.
+                # The transaction's first statement: in a pipeline, psycopg sends
+                # its BEGIN in the same round trip.
                 with driver.pipeline():
-                    for statement, values in queued:
-                        driver.execute(statement.sql, values)
                     cursor = driver.execute(self.sql, params)
             return cursor.fetchall() if cursor.description else []
-        except psycopg.Error as exc:
-            lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
-            if lost:
-                connection.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(
-                self.sql, params, exc, psycopg.Error, connection_invalidated=lost
-            ) from exc
 
 
-# Statements whose result nobody reads, waiting to travel with the transaction's
-# next ``DriverStatement`` (at the latest, just before COMMIT): see ``at_commit``.
+def _announce(connection: sa.Connection, sent: list[tuple[DriverStatement, Any]]) -> None:
+    """Listeners that watch the SQL sent (tests, tracing) see driver statements too."""
+    if connection._has_events or connection.engine._has_events:
+        for statement, values in sent:
+            connection.dispatch.before_cursor_execute(
+                connection, None, statement.sql, values, None, False
+            )
+
+
+@contextmanager
+def _as_sqlalchemy_errors(connection: sa.Connection, sql: str, params: Any) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy's (as ``Connection.execute`` raises them), so
+    that the problem handlers answer them the same way; a lost connection is
+    invalidated."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
+        if lost:
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            sql, params, exc, psycopg.Error, connection_invalidated=lost
+        ) from exc
+
+
+# Statements whose result nobody reads, waiting on the connection to travel with
+# the transaction's COMMIT: see ``at_commit``.
 AT_COMMIT = "ledger.at_commit"
 
 
 def at_commit(session: Session, statement: DriverStatement, params: dict[str, Any]) -> None:
-    """Have ``statement`` run in this transaction before it commits, in the same
-    round trip as the next driver statement (on a payment: the audit chain's).
-    Its effects are not visible to the transaction until then."""
-    session.info.setdefault(AT_COMMIT, []).append((statement, params))
+    """Run ``statement`` at the end of this transaction, in the round trip of its
+    COMMIT (PostgreSQL: one psycopg pipeline, the statements in the order queued,
+    then COMMIT). It must check itself: its result is never read, and an error
+    in it aborts the COMMIT, rolling the whole transaction back."""
+    session.connection().info.setdefault(AT_COMMIT, []).append((statement, params))
 
 
-def _send_at_commit(session: Session) -> None:
-    queued = session.info.get(AT_COMMIT)
-    if queued:
-        statement, params = queued.pop()
-        statement.rows(session, params)
+def _commit_with_queued(engine: Engine) -> None:
+    """At the DBAPI commit: the queued statements and COMMIT, in one round trip.
+    SQLAlchemy's own COMMIT that follows finds the transaction done (psycopg then
+    sends nothing). Dropped on rollback, and when a connection returns to the pool."""
 
+    @event.listens_for(engine, "commit")
+    def _send(connection: sa.Connection) -> None:
+        queued = connection.info.pop(AT_COMMIT, None)
+        if not queued:
+            return
+        driver: Any = connection.connection.driver_connection
+        _announce(connection, queued)
+        last_sql, last_params = queued[-1][0].sql, queued[-1][1]
+        with _as_sqlalchemy_errors(connection, last_sql, last_params), driver.pipeline():
+            for statement, values in queued:
+                driver.execute(statement.sql, values)
+            driver.commit()
 
-def _drop_at_commit(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost transaction
-        session.info.pop(AT_COMMIT, None)
+    @event.listens_for(engine, "rollback")
+    def _drop(connection: sa.Connection) -> None:
+        if not connection.invalidated:  # an invalidated one takes its queue with it
+            connection.info.pop(AT_COMMIT, None)
+
+    @event.listens_for(engine, "checkin")
+    def _drop_returned(dbapi_conn: Any, record: Any) -> None:
+        record.info.pop(AT_COMMIT, None)
 
 
 @dataclass
@@ -301,10 +327,6 @@ class Database:
             }
         engine = make_engine(app.config["DATABASE_URL"], **pool)
         state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
-        # Whatever ``at_commit`` queued and no statement has carried yet. The audit
-        # trail's own hook runs before this one and usually carries it.
-        event.listen(state.sessionmaker, "before_commit", _send_at_commit)
-        event.listen(state.sessionmaker, "after_transaction_end", _drop_at_commit)
         app.extensions["ledger.db"] = state
         app.teardown_appcontext(self._close)
         return state

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from ledger.auth.models import User
-from ledger.db import Base, DriverStatement, utcnow
+from ledger.db import Base, DriverStatement, at_commit, utcnow
 
 PENDING = "audit_pending"
 
@@ -38,7 +38,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {
+            str(k): v if v is None or type(v) in _NATIVE else jsonable(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
@@ -131,11 +133,14 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
     return f'{head},"prev_hash":"', f'","request_id":{dumps(fields["request_id"])},"seq":'
 
 
-# PostgreSQL: the whole chain step is one statement. It locks the head, links the
-# events (sha256 of head + prev_hash + middle + seq + "}", exactly ``event_hash``),
-# inserts them and moves the head; the lock is then held only for this statement
-# and the COMMIT that follows it. Under READ COMMITTED, FOR UPDATE returns the
-# head as the transaction that held it last left it, and the UPDATE follows it.
+# PostgreSQL: the whole chain step is one statement, sent with the COMMIT in one
+# round trip (``ledger.db.at_commit``). It locks the head, links the events (sha256
+# of head + prev_hash + middle + seq + "}", exactly ``event_hash``), inserts them
+# and moves the head; the lock is then held only for this statement and the COMMIT
+# right behind it. Under READ COMMITTED, FOR UPDATE returns the head as the
+# transaction that held it last left it, and the UPDATE follows it. Its result is
+# not read before COMMIT, so it checks itself: unless every event was written and
+# the head moved, ledger_check() raises and the transaction rolls back whole.
 _CHAIN_PG = sa.text(
     """
     WITH RECURSIVE head AS (
@@ -167,7 +172,9 @@ _CHAIN_PG = sa.text(
         WHERE audit_chain_head.id = 1
         RETURNING audit_chain_head.seq
     )
-    SELECT (SELECT seq FROM moved), (SELECT count(*) FROM written)
+    SELECT ledger_check(
+        (SELECT seq FROM moved) IS NOT NULL AND (SELECT count(*) FROM written) = :count,
+        'audit chain: not every event was written; nothing is committed')
     """
 )
 
@@ -191,9 +198,7 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
                 "after": json.dumps(fields["after"]),
             }
         )
-    ((seq, written),) = _CHAIN_DRIVER.rows(session, {"events": json.dumps(rows)})
-    if seq is None or written != len(pending):
-        raise RuntimeError(f"audit chain: {written} of {len(pending)} events written")
+    at_commit(session, _CHAIN_DRIVER, {"events": json.dumps(rows), "count": len(rows)})
 
 
 def _write_pending(session: Session) -> None:
@@ -222,9 +227,7 @@ def _write_pending(session: Session) -> None:
 
 def install(factory: sessionmaker[Session]) -> None:
     """Have every session from ``factory`` write its pending events at commit."""
-    # First among the commit hooks: the chain step carries the statements that
-    # ``ledger.db.at_commit`` queued, in its round trip.
-    event.listen(factory, "before_commit", _write_pending, insert=True)
+    event.listen(factory, "before_commit", _write_pending)
 
     @event.listens_for(factory, "after_soft_rollback")
     def _drop_pending(session: Session, previous_transaction: Any) -> None:

@@ -148,7 +148,7 @@ def idempotent(view: F) -> F:
 
     Two statements on the way: the key is claimed before the work, and the answer
     stored after it, both in the request's transaction (on PostgreSQL the answer
-    travels with the audit events, in one round trip before COMMIT)."""
+    travels with the audit events and the COMMIT, in one round trip)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -175,7 +175,7 @@ def idempotent(view: F) -> F:
             "body": response.get_data(as_text=True),
         }
         if is_postgresql(session):
-            # Stored with the audit events, in one round trip, before COMMIT.
+            # Stored in the round trip of the COMMIT, with the audit events.
             at_commit(session, _ANSWER_DRIVER, answer)
         else:
             session.connection().execute(_ANSWER, answer)

@@ -20,22 +20,33 @@ def _docs_csp(cdn: str) -> str:
     )
 
 
+# Set unless the view set its own. Browsers heed Strict-Transport-Security only
+# over HTTPS, which is how production is served.
+DEFAULTS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("Strict-Transport-Security", "max-age=63072000; includeSubDomains"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    # Browsers heed it only over HTTPS, which is how production is served.
-    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.mimetype == "text/html":
-        cdn = current_app.config.get("OPENAPI_SWAGGER_UI_URL", "")
-        origin = "/".join(cdn.split("/")[:3]) if cdn.startswith("https://") else ""
-        headers.setdefault("Content-Security-Policy", _docs_csp(origin))
-    else:
-        headers.setdefault("Content-Security-Policy", API_CSP)
+    # One pass over the headers already set (``setdefault`` would scan them for each).
+    present = {name.lower() for name, _ in headers.items()}
+    for name, value in DEFAULTS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present:
+        if response.mimetype == "text/html":
+            cdn = current_app.config.get("OPENAPI_SWAGGER_UI_URL", "")
+            origin = "/".join(cdn.split("/")[:3]) if cdn.startswith("https://") else ""
+            headers.add("Content-Security-Policy", _docs_csp(origin))
+        else:
+            headers.add("Content-Security-Policy", API_CSP)
     return response
 
 

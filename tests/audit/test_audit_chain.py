@@ -5,6 +5,8 @@ import itertools
 import pytest
 import sqlalchemy as sa
 
+from ledger.audit import services as audit_services
+
 
 def owner_edit(session, sql, **params):
     """Change a row as the database owner would, bypassing the append-only triggers."""
@@ -175,3 +177,40 @@ def test_concurrent_writers_make_one_gap_free_verifiable_chain(app, ledger):
     events = ledger.get("/audit-events?limit=500")["items"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert sum(e["action"] == "payee.created" for e in events) == 16
+
+
+@pytest.mark.postgresql_only
+def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(ledger, monkeypatch):
+    """PostgreSQL sends the chain step with the COMMIT, its result unread: the step
+    checks itself, and a failed check aborts the COMMIT. Nothing of the request
+    stays: not its effect, not its Idempotency-Key (the retry does the work)."""
+    real = audit_services.at_commit
+
+    def miscounted(session, statement, params):  # type: ignore[no-untyped-def]
+        if statement is audit_services._CHAIN_DRIVER:
+            params = {**params, "count": params["count"] + 1}
+        real(session, statement, params)
+
+    world = ledger.approved("50.00")
+    req = world["request"]
+    head = ledger.get("/audit-events/verify")["head_seq"]
+    body = {
+        "spending_request_id": req["id"],
+        "amount": "10.00",
+        "currency": "USD",
+        "reference": "PAY-CHECKED",
+    }
+
+    monkeypatch.setattr(audit_services, "at_commit", miscounted)
+    failed = ledger.raw("POST", "/disbursements", "treasurer", body, key="checked-once")
+    assert failed.status_code == 500
+    assert failed.mimetype == "application/problem+json"
+    assert ledger.get(f"/disbursements?spending_request_id={req['id']}")["items"] == []
+    assert ledger.get("/audit-events/verify")["head_seq"] == head
+
+    monkeypatch.setattr(audit_services, "at_commit", real)
+    paid = ledger.raw("POST", "/disbursements", "treasurer", body, key="checked-once")
+    assert paid.status_code == 201
+    assert "Idempotent-Replayed" not in paid.headers
+    assert ledger.get("/audit-events/verify")["valid"] is True
+    assert ledger.trial_balance(world["fund"]["id"])["balanced"] is True
