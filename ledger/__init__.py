@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from inspect import CO_COROUTINE
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -27,6 +29,16 @@ class LedgerFlask(Flask):
         if "db_session" in g:
             g.db_session.commit()
         return rv
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """A plain function as it is, told by its code flags. Flask asks
+        ``inspect.iscoroutinefunction`` for every hook and view on every request
+        (19 times a payment); a coroutine still goes to Flask."""
+        code = getattr(func, "__code__", None)
+        plain = code is not None and not code.co_flags & CO_COROUTINE
+        if plain and not hasattr(func, "_is_coroutine_marker"):
+            return func
+        return super().ensure_sync(func)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -224,20 +224,38 @@ class DriverStatement:
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for a statement that returns nothing)."""
-        from psycopg.pq import TransactionStatus
+        from psycopg.pq import ExecStatus, TransactionStatus
 
         connection = session.connection()
         driver: Any = connection.connection.driver_connection
+        cursor = _cursor(connection.info, driver)
         _announce(connection, [(self, params)])
         with _as_sqlalchemy_errors(connection, self.sql, params):
             if driver.info.transaction_status != TransactionStatus.IDLE:
-                cursor = driver.execute(self.sql, params)
+                cursor.execute(self.sql, params)
             else:
                 # The transaction's first statement: in a pipeline, psycopg sends
                 # its BEGIN in the same round trip.
                 with driver.pipeline():
-                    cursor = driver.execute(self.sql, params)
-            return cursor.fetchall() if cursor.description else []
+                    cursor.execute(self.sql, params)
+            result = cursor.pgresult
+            if result is None or result.status != ExecStatus.TUPLES_OK:
+                return []
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+
+
+_CURSOR = "ledger.cursor"
+
+
+def _cursor(info: dict[str, Any], driver: Any) -> Any:
+    """One psycopg cursor per connection, kept with it: a cursor is reusable, and
+    making one (its adapters, its state) for every statement costs more than the
+    statement's own formatting."""
+    kept = info.get(_CURSOR)
+    if kept is None or kept[0] is not driver or kept[1].closed:
+        kept = info[_CURSOR] = (driver, driver.cursor())
+    return kept[1]
 
 
 def _announce(connection: sa.Connection, sent: list[tuple[DriverStatement, Any]]) -> None:
@@ -293,9 +311,10 @@ def _commit_with_queued(engine: Engine) -> None:
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
         last_sql, last_params = queued[-1][0].sql, queued[-1][1]
+        cursor = _cursor(connection.info, driver)
         with _as_sqlalchemy_errors(connection, last_sql, last_params), driver.pipeline():
             for statement, values in queued:
-                driver.execute(statement.sql, values)
+                cursor.execute(statement.sql, values)
             driver.commit()
 
     @event.listens_for(engine, "rollback")

@@ -178,15 +178,14 @@ class DisbursementAllocation(Base):
     contribution_id: Mapped[int] = mapped_column(
         BigId, sa.ForeignKey("contributions.id"), index=True
     )
-    spending_request_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("spending_requests.id"), index=True
-    )
+    spending_request_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("spending_requests.id"))
     base_amount_minor: Mapped[MinorUnits]
     value_date: Mapped[dt.date]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     # What a request's payments used of each contribution, read at every payment
     # (allocate_disbursement, ledger_disburse): one index range, not two to intersect.
+    # It also serves every lookup by request alone, which needs no index of its own.
     __table_args__ = (
         sa.Index(
             "ix_disbursement_allocations_request_contribution",
