@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve()
 LUA = SCRIPT.with_name("disburse.lua")
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def setup_side(url: str, out: str) -> None:
@@ -70,25 +69,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def cpu_seconds(pgid: int) -> tuple[float, float]:
-    """CPU so far of the process group ``pgid`` (a gunicorn) and of PostgreSQL."""
-    mine = postgres = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / TICK
-        if int(fields[2]) == pgid:
-            mine += used
-        elif stat[stat.index("(") + 1 :].startswith("postgres"):
-            postgres += used
-    return mine, postgres
 
 
 class Side:
@@ -142,6 +122,10 @@ class Side:
         raise RuntimeError(f"gunicorn {self.name} did not start")
 
     def load(self, seconds: int, record: bool = True) -> None:
+        # run.py's reading of /proc (imported here: the --setup child must not
+        # import this tree's ledger before the revision's own).
+        from run import cpu_seconds
+
         assert self.proc is not None
         before = cpu_seconds(self.proc.pid)
         command = ["wrk", "-t8", "-c8", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA)]
@@ -156,8 +140,8 @@ class Side:
                 {
                     "rps": result["requests"] / (result["duration_us"] / 1e6),
                     "p99_ms": result["p99_us"] / 1000,
-                    "gunicorn_ms": (after[0] - before[0]) / count * 1e3,
-                    "postgres_ms": (after[1] - before[1]) / count * 1e3,
+                    "gunicorn_ms": (after["gunicorn"] - before["gunicorn"]) / count * 1e3,
+                    "postgres_ms": (after["postgres"] - before["postgres"]) / count * 1e3,
                     "errors": result["not_201"] + result["socket_errors"],
                 }
             )
