@@ -64,19 +64,14 @@ def setup_side(url: str, out: str) -> None:
     Path(out).write_text(json.dumps({"token": driver.tokens["treasurer"], "ids": ids}))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Side:
     def __init__(self, name: str, root: Path, workers: int, pg_url: str, tmp: Path) -> None:
         self.name, self.root, self.workers = name, root, workers
         self.database = f"ledger_ab_{name.lower()}_{secrets.token_hex(3)}"
         self.pg_url = pg_url
         self.tmp = tmp
+        from run import free_port  # not at the top: see load()
+
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.slices: list[dict[str, float]] = []
