@@ -168,6 +168,9 @@ def main() -> int:
     parser.add_argument("--base", default="HEAD", help="git revision served as A")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=6, help="length of one slice")
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="seconds of load per side before the slices"
+    )
     parser.add_argument("--workers-a", type=int, default=4)
     parser.add_argument("--workers-b", type=int, default=4)
     parser.add_argument(
@@ -200,7 +203,7 @@ def main() -> int:
             for side in sides:
                 side.start()
             for side in sides:
-                side.load(3, record=False)  # each worker builds its screening index
+                side.load(args.warmup, record=False)  # each worker builds its name index
             for r in range(args.rounds):
                 for side in sides if r % 2 == 0 else sides[::-1]:
                     side.load(args.seconds)
