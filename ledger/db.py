@@ -205,28 +205,30 @@ def is_postgresql(session: Session) -> bool:
 
 
 class DriverStatement:
-    """A PostgreSQL statement that (nearly) every request runs, compiled once and
-    executed straight on the session's psycopg connection, in its transaction.
+    """A statement that (nearly) every request runs. On PostgreSQL it is compiled
+    once and executed straight on the session's psycopg connection, in its
+    transaction; elsewhere (SQLite) it goes through SQLAlchemy as usual.
 
     ``Connection.execute`` spends about 75 µs of CPU a statement on work that such
     a statement does not need (the execution context, the result's metadata):
-    measured in docs/benchmarks.md, "Write path". Errors still come back as
+    docs/architecture.md, "Round trips on PostgreSQL". Errors still come back as
     SQLAlchemy's exceptions, so the problem handlers answer them as they would."""
 
-    def __init__(self, statement: sa.ClauseElement | str) -> None:
+    def __init__(self, statement: sa.Executable) -> None:
         from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-        if isinstance(statement, str):
-            self.sql = statement
-        else:
-            dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
-            self.sql = str(statement.compile(dialect=dialect))
+        self.statement = statement
+        dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+        self.sql = str(statement.compile(dialect=dialect))  # type: ignore[attr-defined]
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for a statement that returns nothing)."""
         from psycopg.pq import ExecStatus, TransactionStatus
 
         connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            result = connection.execute(self.statement, params)
+            return [tuple(row) for row in result] if result.returns_rows else []
         driver: Any = connection.connection.driver_connection
         cursor = _cursor(connection.info, driver)
         _announce(connection, [(self, params)])
@@ -294,8 +296,13 @@ def at_commit(session: Session, statement: DriverStatement, params: dict[str, An
     """Run ``statement`` at the end of this transaction, in the round trip of its
     COMMIT (PostgreSQL: one psycopg pipeline, the statements in the order queued,
     then COMMIT). It must check itself: its result is never read, and an error
-    in it aborts the COMMIT, rolling the whole transaction back."""
-    session.connection().info.setdefault(AT_COMMIT, []).append((statement, params))
+    in it aborts the COMMIT, rolling the whole transaction back. Elsewhere
+    (SQLite) it runs now."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement.rows(session, params)
+        return
+    connection.info.setdefault(AT_COMMIT, []).append((statement, params))
 
 
 def _commit_with_queued(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.db import DriverStatement, is_postgresql, utcnow
+from ledger.db import DriverStatement, utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -60,7 +60,7 @@ _LOOKUP = (
     .where(ApiToken.token_hash == bindparam("token_hash"))
     .order_by(UserRole.role)
 )
-_LOOKUP_PG = DriverStatement(_LOOKUP)
+_LOOKUP_ROWS = DriverStatement(_LOOKUP)
 
 
 def authenticate(session: Session, token: str) -> User | None:
@@ -68,11 +68,7 @@ def authenticate(session: Session, token: str) -> User | None:
 
     The user is put into ``session`` as if the ORM had loaded it, roles included,
     with no further query."""
-    params = {"token_hash": hash_token(token)}
-    if is_postgresql(session):
-        rows = _LOOKUP_PG.rows(session, params)
-    else:
-        rows = [tuple(r) for r in session.connection().execute(_LOOKUP, params)]
+    rows = _LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)})
     if not rows:
         return None
     user_id, name, institution, is_chair, active, created_at, revoked_at, expires_at, _ = rows[0]

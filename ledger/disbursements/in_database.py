@@ -50,9 +50,11 @@ from ledger.money import Money
 from ledger.payees.models import Payee
 
 _PAY = DriverStatement(
-    "SELECT disbursement, request_before, payee_digest FROM ledger_disburse("
-    "%(actor_id)s, %(request_id)s, %(amount_minor)s, %(currency)s, %(reference)s, "
-    "%(paid_on)s, %(now)s, CAST(%(screening)s AS json), %(list_id)s, %(list_imported_at)s)"
+    sa.text(
+        "SELECT disbursement, request_before, payee_digest FROM ledger_disburse("
+        ":actor_id, :request_id, :amount_minor, :currency, :reference, :paid_on, :now, "
+        "CAST(:screening AS json), :list_id, :list_imported_at)"
+    )
 )
 
 # Payees found clear, as the keys of everything that screening result depends on.

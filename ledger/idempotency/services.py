@@ -112,9 +112,10 @@ _ANSWER = (
     .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
     .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
 )
-# Every money-moving request runs these two on PostgreSQL.
-_CLAIM_DRIVER = DriverStatement(_CLAIM_PG)
-_ANSWER_DRIVER = DriverStatement(_ANSWER)
+# Every money-moving request runs these.
+_CLAIM_PG_ROWS = DriverStatement(_CLAIM_PG)
+_CLAIM_SQLITE_ROWS = DriverStatement(_CLAIM_SQLITE)
+_ANSWER_ROWS = DriverStatement(_ANSWER)
 
 
 def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | None:
@@ -130,7 +131,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
     if is_postgresql(session):
         try:
             claim = {**params, "wait": WAIT_FOR_FIRST}
-            rows = _CLAIM_DRIVER.rows(session, claim)
+            rows = _CLAIM_PG_ROWS.rows(session, claim)
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
@@ -139,7 +140,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
                 "Another request with this Idempotency-Key is still being processed; retry shortly."
             ) from None
     else:
-        rows = [tuple(r) for r in session.connection().execute(_CLAIM_SQLITE, params)]
+        rows = _CLAIM_SQLITE_ROWS.rows(session, params)
     return int(rows[0][0]) if rows else None
 
 
@@ -174,11 +175,8 @@ def idempotent(view: F) -> F:
             "status_code": response.status_code,
             "body": response.get_data(as_text=True),
         }
-        if is_postgresql(session):
-            # Stored in the round trip of the COMMIT, with the audit events.
-            at_commit(session, _ANSWER_DRIVER, answer)
-        else:
-            session.connection().execute(_ANSWER, answer)
+        # On PostgreSQL, stored in the round trip of the COMMIT, with the audit events.
+        at_commit(session, _ANSWER_ROWS, answer)
         return response
 
     return wrapper  # type: ignore[return-value]
