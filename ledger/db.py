@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -223,44 +223,76 @@ class DriverStatement:
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for a statement that returns nothing)."""
-        from psycopg.pq import ExecStatus, TransactionStatus
-
-        connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            result = connection.execute(self.statement, params)
-            return [tuple(row) for row in result] if result.returns_rows else []
-        driver: Any = connection.connection.driver_connection
-        cursor = _cursor(connection.info, driver)
-        _announce(connection, [(self, params)])
-        with _as_sqlalchemy_errors(connection, self.sql, params):
-            if driver.info.transaction_status != TransactionStatus.IDLE:
-                cursor.execute(self.sql, params)
-            else:
-                # The transaction's first statement: in a pipeline, psycopg sends
-                # its BEGIN in the same round trip.
-                with driver.pipeline():
-                    cursor.execute(self.sql, params)
-            result = cursor.pgresult
-            if result is None or result.status != ExecStatus.TUPLES_OK:
-                return []
-            rows: list[tuple[Any, ...]] = cursor.fetchall()
-            return rows
+        return rows_together(session, (self, params))[0]
 
 
-_CURSOR = "ledger.cursor"
+def rows_together(
+    session: Session, *calls: tuple[DriverStatement, dict[str, Any]]
+) -> list[list[tuple[Any, ...]]]:
+    """Each statement's rows, the statements run in order in one round trip
+    (PostgreSQL: one psycopg pipeline; an error in one aborts those after it and
+    the transaction). Elsewhere (SQLite) they run one after another."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        out = []
+        for statement, params in calls:
+            result = connection.execute(statement.statement, params)
+            out.append([tuple(row) for row in result] if result.returns_rows else [])
+        return out
+    driver: Any = connection.connection.driver_connection
+    cursors = _cursors(connection.info, driver, len(calls))
+    _announce(connection, calls)
+    last_sql, last_params = calls[-1][0].sql, calls[-1][1]
+    try:
+        if len(calls) == 1 and driver.pgconn.transaction_status != _IDLE:
+            cursors[0].execute(last_sql, last_params)
+        else:
+            # Several statements, or the transaction's first (psycopg then sends
+            # its BEGIN ahead of it): one pipeline, one round trip.
+            with driver.pipeline():
+                for cursor, (statement, params) in zip(cursors, calls, strict=False):
+                    cursor.execute(statement.sql, params)
+    except _psycopg_error() as exc:
+        raise _as_sqlalchemy_error(connection, last_sql, last_params, exc) from exc
+    return [_fetched(cursor) for cursor in cursors]
 
 
-def _cursor(info: dict[str, Any], driver: Any) -> Any:
-    """One psycopg cursor per connection, kept with it: a cursor is reusable, and
-    making one (its adapters, its state) for every statement costs more than the
-    statement's own formatting."""
-    kept = info.get(_CURSOR)
-    if kept is None or kept[0] is not driver or kept[1].closed:
-        kept = info[_CURSOR] = (driver, driver.cursor())
-    return kept[1]
+_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: a result with rows
 
 
-def _announce(connection: sa.Connection, sent: list[tuple[DriverStatement, Any]]) -> None:
+def _psycopg_error() -> type[Exception]:
+    import psycopg
+
+    return psycopg.Error
+
+
+def _fetched(cursor: Any) -> list[tuple[Any, ...]]:
+    result = cursor.pgresult
+    if result is None or result.status != _TUPLES_OK:
+        return []
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+_CURSORS = "ledger.cursors"
+
+
+def _cursors(info: dict[str, Any], driver: Any, count: int) -> list[Any]:
+    """Psycopg cursors kept with the connection, ``count`` of them: a cursor is
+    reusable, and making one (its adapters, its state) for every statement costs
+    more than the statement's own formatting. A statement run with others in one
+    pipeline needs a cursor of its own to keep its rows."""
+    kept = info.get(_CURSORS)
+    if kept is None or kept[0] is not driver or kept[1][0].closed:
+        kept = info[_CURSORS] = (driver, [driver.cursor()])
+    cursors: list[Any] = kept[1]
+    while len(cursors) < count:
+        cursors.append(driver.cursor())
+    return cursors[:count] if count < len(cursors) else cursors
+
+
+def _announce(connection: sa.Connection, sent: Sequence[tuple[DriverStatement, Any]]) -> None:
     """Listeners that watch the SQL sent (tests, tracing) see driver statements too."""
     if connection._has_events or connection.engine._has_events:
         for statement, values in sent:
@@ -269,22 +301,18 @@ def _announce(connection: sa.Connection, sent: list[tuple[DriverStatement, Any]]
             )
 
 
-@contextmanager
-def _as_sqlalchemy_errors(connection: sa.Connection, sql: str, params: Any) -> Iterator[None]:
-    """psycopg's errors as SQLAlchemy's (as ``Connection.execute`` raises them), so
-    that the problem handlers answer them the same way; a lost connection is
+def _as_sqlalchemy_error(
+    connection: sa.Connection, sql: str, params: Any, exc: Exception
+) -> sa.exc.StatementError:
+    """A psycopg error as SQLAlchemy's (as ``Connection.execute`` raises it), so
+    that the problem handlers answer it the same way; a lost connection is
     invalidated."""
     import psycopg
 
-    try:
-        yield
-    except psycopg.Error as exc:
-        lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
-        if lost:
-            connection.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(
-            sql, params, exc, psycopg.Error, connection_invalidated=lost
-        ) from exc
+    lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
+    if lost:
+        connection.invalidate(exc)
+    return sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=lost)
 
 
 # Statements whose result nobody reads, waiting on the connection to travel with
@@ -318,11 +346,14 @@ def _commit_with_queued(engine: Engine) -> None:
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
         last_sql, last_params = queued[-1][0].sql, queued[-1][1]
-        cursor = _cursor(connection.info, driver)
-        with _as_sqlalchemy_errors(connection, last_sql, last_params), driver.pipeline():
-            for statement, values in queued:
-                cursor.execute(statement.sql, values)
-            driver.commit()
+        cursor = _cursors(connection.info, driver, 1)[0]
+        try:
+            with driver.pipeline():
+                for statement, values in queued:
+                    cursor.execute(statement.sql, values)
+                driver.commit()
+        except _psycopg_error() as exc:
+            raise _as_sqlalchemy_error(connection, last_sql, last_params, exc) from exc
 
     @event.listens_for(engine, "rollback")
     def _drop(connection: sa.Connection) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -12,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.db import DriverStatement, utcnow
+from ledger.db import DriverStatement, rows_together, utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -68,7 +69,25 @@ def authenticate(session: Session, token: str) -> User | None:
 
     The user is put into ``session`` as if the ORM had loaded it, roles included,
     with no further query."""
-    rows = _LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)})
+    return _user_from(session, _LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
+
+
+def authenticate_with(
+    session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
+) -> tuple[User | None, list[tuple[Any, ...]]]:
+    """``authenticate``, with ``statement`` run right after the lookup in the same
+    round trip; it is given the token's hash as ``:token_hash``, and must itself
+    do nothing for a token that is not valid. Its rows come back with the user."""
+    token_hash = hash_token(token)
+    found, rows = rows_together(
+        session,
+        (_LOOKUP_ROWS, {"token_hash": token_hash}),
+        (statement, {**params, "token_hash": token_hash}),
+    )
+    return _user_from(session, found), rows
+
+
+def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:
     if not rows:
         return None
     user_id, name, institution, is_chair, active, created_at, revoked_at, expires_at, _ = rows[0]

@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Response, request
+from flask import Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -112,7 +112,28 @@ _ANSWER = (
     .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
     .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
 )
+# PostgreSQL, the usual way: the same claim, sent with the token lookup in the
+# request's first round trip (``claim_with_authentication``). Its user is the
+# token's, and only a token that authenticates claims anything: revoked, expired
+# or an inactive user's, it inserts nothing (and the request ends in 401).
+_CLAIM_WITH_TOKEN_PG = sa.text(
+    """
+    INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
+    SELECT t.user_id, :key, :method, :path, :request_hash, :created_at
+    FROM api_tokens AS t
+    JOIN users AS u ON u.id = t.user_id
+    CROSS JOIN (
+        SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
+               set_config('lock_timeout', :wait, true)) AS bounded_wait
+    WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > :created_at) AND u.active
+    ON CONFLICT (user_id, key) DO NOTHING
+    RETURNING id, user_id,
+              set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
+    """
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
 # Every money-moving request runs these.
+_CLAIM_WITH_TOKEN_ROWS = DriverStatement(_CLAIM_WITH_TOKEN_PG)
 _CLAIM_PG_ROWS = DriverStatement(_CLAIM_PG)
 _CLAIM_SQLITE_ROWS = DriverStatement(_CLAIM_SQLITE)
 _ANSWER_ROWS = DriverStatement(_ANSWER)
@@ -133,23 +154,100 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
             claim = {**params, "wait": WAIT_FOR_FIRST}
             rows = _CLAIM_PG_ROWS.rows(session, claim)
         except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not is_lock_timeout(exc):
                 raise
             # lock_timeout: the first request with this key is still at work.
-            raise RequestInProgress(
-                "Another request with this Idempotency-Key is still being processed; retry shortly."
-            ) from None
+            raise _in_progress() from None
     else:
         rows = _CLAIM_SQLITE_ROWS.rows(session, params)
     return int(rows[0][0]) if rows else None
+
+
+# What the first round trip claimed (``claim_with_authentication``), kept on ``g``
+# for the view's ``idempotent`` wrapper.
+_PRECLAIM = "idempotency_preclaim"
+# (endpoint, method) -> whether its view is ``idempotent``.
+_IDEMPOTENT_VIEWS: dict[tuple[str, str], bool] = {}
+
+
+def _is_idempotent_view() -> bool:
+    endpoint = request.endpoint
+    if endpoint is None:
+        return False
+    found = _IDEMPOTENT_VIEWS.get((endpoint, request.method))
+    if found is None:
+        view = current_app.view_functions.get(endpoint)
+        view_class = getattr(view, "view_class", None)
+        if view_class is not None:
+            view = getattr(view_class, request.method.lower(), None)
+        found = _IDEMPOTENT_VIEWS[(endpoint, request.method)] = bool(
+            getattr(view, "_idempotent", False)
+        )
+    return found
+
+
+def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None:
+    """The key claim of a money-moving request, to travel with the token lookup in
+    the request's first round trip (PostgreSQL); None when there is nothing to
+    claim that way (a read, no usable key: the view's wrapper answers that; SQLite).
+    ``claimed_with_authentication`` takes the result."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not _is_idempotent_view():
+        return None
+    key = (request.headers.get(HEADER) or "").strip()
+    if not key or len(key) > 200 or not is_postgresql(db.session):
+        return None
+    fingerprint = _request_fingerprint()
+    setattr(g, _PRECLAIM, {"key": key, "fingerprint": fingerprint})
+    params = {
+        "key": key,
+        "method": request.method,
+        "path": request.path,
+        "request_hash": fingerprint,
+        "created_at": utcnow(),
+        "wait": WAIT_FOR_FIRST,
+    }
+    return _CLAIM_WITH_TOKEN_ROWS, params
+
+
+def claimed_with_authentication(rows: list[tuple[Any, ...]] | None) -> None:
+    """The claim's rows, or None if the round trip failed because the first request
+    with this key is still at work (``lock_timeout``)."""
+    preclaim = getattr(g, _PRECLAIM)
+    preclaim["rows"] = rows
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def _in_progress() -> RequestInProgress:
+    return RequestInProgress(
+        "Another request with this Idempotency-Key is still being processed; retry shortly."
+    )
+
+
+def _preclaimed(user_id: int, key: str) -> tuple[str, int | None] | None:
+    """The first round trip's claim for ``key``: its fingerprint and the key row's
+    id (None: taken, and committed); None if no claim was made that way."""
+    preclaim = g.pop(_PRECLAIM, None)
+    if preclaim is None or preclaim["key"] != key or "rows" not in preclaim:
+        return None
+    rows = preclaim["rows"]
+    if rows is None:
+        raise _in_progress()
+    if rows and rows[0][1] != user_id:  # never: the token is the user's
+        return None
+    return preclaim["fingerprint"], (int(rows[0][0]) if rows else None)
 
 
 def idempotent(view: F) -> F:
     """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
 
     Two statements on the way: the key is claimed before the work, and the answer
-    stored after it, both in the request's transaction (on PostgreSQL the answer
-    travels with the audit events and the COMMIT, in one round trip)."""
+    stored after it, both in the request's transaction. On PostgreSQL neither has a
+    round trip of its own: the claim travels with the token lookup
+    (``claim_with_authentication``), the answer with the audit events and the
+    COMMIT."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -162,8 +260,12 @@ def idempotent(view: F) -> F:
             raise IdempotencyKeyMissing("The Idempotency-Key header is limited to 200 characters.")
         user = current_user()
         session = db.session
-        fingerprint = _request_fingerprint()
-        key_id = _claim(session, user.id, key, fingerprint)
+        preclaimed = _preclaimed(user.id, key)
+        if preclaimed is not None:  # claimed in the request's first round trip
+            fingerprint, key_id = preclaimed
+        else:
+            fingerprint = _request_fingerprint()
+            key_id = _claim(session, user.id, key, fingerprint)
         if key_id is None:
             # Another request with this key committed first: answer as it did.
             stored = _find(session, user.id, key)
@@ -179,4 +281,5 @@ def idempotent(view: F) -> F:
         at_commit(session, _ANSWER_ROWS, answer)
         return response
 
+    wrapper._idempotent = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -1,0 +1,128 @@
+"""A money-moving request's Idempotency-Key is claimed in its first round trip, with
+the token lookup (PostgreSQL). Only a token that authenticates claims anything, and
+whatever then refuses the request (its role, its body) leaves the key free."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from ledger.auth.models import ApiToken
+from ledger.idempotency.models import IdempotencyKey
+from tests.test_api_conventions import assert_problem
+
+pytestmark = pytest.mark.postgresql_only
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    engine: sa.Engine = app.extensions["ledger.db"].engine
+    seen: list[str] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+
+
+def claims(seen: list[str]) -> tuple[int, int]:
+    """(claims that travelled with the token lookup, claims made on their own)."""
+    inserts = [s for s in seen if s.startswith("INSERT INTO idempotency_keys")]
+    with_token = sum("FROM api_tokens AS t" in s for s in inserts)
+    return with_token, len(inserts) - with_token
+
+
+def keys_stored(session: Session, key: str) -> int:
+    session.expire_all()
+    return len(session.scalars(sa.select(IdempotencyKey).where(IdempotencyKey.key == key)).all())
+
+
+def pay_body(world: dict[str, Any], reference: str) -> dict[str, Any]:
+    return {
+        "spending_request_id": world["request"]["id"],
+        "amount": "3.00",
+        "currency": "USD",
+        "reference": reference,
+    }
+
+
+def test_the_key_is_claimed_with_the_token_lookup(app, ledger, session):
+    world = ledger.approved("100.00")
+    key = str(uuid.uuid4())
+    with statements(app) as seen:
+        first = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+        again = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.get_json() == again.get_json()
+    # The lookup comes first, the claim right behind it, in the same round trip.
+    lookups = [i for i, s in enumerate(seen) if "FROM users JOIN api_tokens" in s]
+    assert len(lookups) == 2 and "FROM api_tokens AS t" in seen[lookups[0] + 1]
+    assert claims(seen) == (2, 0)
+    assert keys_stored(session, key) == 1
+    reversed_ = ledger.raw(
+        "POST",
+        f"/disbursements/{first.get_json()['id']}/reverse",
+        "treasurer",
+        {"reason": "Returned by the bank"},
+        key=str(uuid.uuid4()),
+    )
+    assert reversed_.status_code == 200, reversed_.get_data(as_text=True)
+
+
+def test_a_revoked_token_claims_nothing(app, ledger, session):
+    world = ledger.approved("100.00")
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == ledger.user_ids["treasurer"])
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+    )
+    session.commit()
+    key = str(uuid.uuid4())
+    with statements(app) as seen:
+        response = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P"), key=key)
+    assert_problem(response, 401, "unauthenticated")
+    assert claims(seen) == (1, 0)  # sent, and it inserted nothing
+    assert keys_stored(session, key) == 0
+
+
+def test_a_caller_without_the_role_leaves_the_key_free(ledger, session):
+    world = ledger.approved("100.00")
+    key = str(uuid.uuid4())
+    assert_problem(
+        ledger.raw("POST", "/disbursements", "clerk", pay_body(world, "P"), key=key),
+        403,
+        "forbidden",
+    )
+    assert keys_stored(session, key) == 0
+    # A refused body leaves it free too, and the corrected retry pays.
+    bad = dict(pay_body(world, "P"), amount="-1.00")
+    refused = ledger.raw("POST", "/disbursements", "treasurer", bad, key=key)
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    assert keys_stored(session, key) == 0
+    paid = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P"), key=key)
+    assert paid.status_code == 201
+    assert keys_stored(session, key) == 1
+
+
+def test_a_key_reused_for_another_body_is_refused_after_the_claim(ledger):
+    world = ledger.approved("100.00")
+    key = str(uuid.uuid4())
+    assert (
+        ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "A"), key=key).status_code
+        == 201
+    )
+    response = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "B"), key=key)
+    assert_problem(response, 422, "idempotency_key_reused")
