@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -123,7 +124,7 @@ def disburse_in_database(
     disbursement.screening = screening
     disbursement.fund = Fund(id=disbursement.fund_id, base_currency=disbursement.currency)
 
-    url = str(session.get_bind().engine.url)
+    url = session.get_bind().engine.url  # the database (a URL hashes by its parts)
     key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, payee_digest)
     key += (MATCHER_VERSION, review_threshold())
     if key not in _clear:
@@ -164,21 +165,39 @@ def disburse_in_database(
 
 def from_json(model: type[Base], text: str) -> dict[str, Any]:
     """A row as PostgreSQL's ``to_jsonb`` wrote it, as the model's attributes with
-    the Python values the ORM would have loaded."""
+    the Python values the ORM would have loaded, in the mapper's column order."""
     data = json.loads(text)
     values: dict[str, Any] = {}
-    for attr in sa.inspect(model).column_attrs:
-        column = attr.columns[0]
-        raw = data[column.name]
-        kind = column.type
-        if raw is None:
-            values[attr.key] = None
-        elif isinstance(kind, UTCDateTime):
-            values[attr.key] = dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
-        elif isinstance(kind, ExactDecimal):
-            values[attr.key] = Decimal(raw)
-        elif isinstance(kind, sa.Date):
-            values[attr.key] = dt.date.fromisoformat(raw)
-        else:
-            values[attr.key] = raw
+    for key, name, convert in _converters(model):
+        raw = data[name]
+        values[key] = raw if raw is None or convert is None else convert(raw)
     return values
+
+
+_Converter = Callable[[Any], Any] | None
+_CONVERTERS: dict[type[Base], list[tuple[str, str, _Converter]]] = {}
+
+
+def _utc(raw: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
+
+
+def _converters(model: type[Base]) -> list[tuple[str, str, _Converter]]:
+    """Per column: its attribute, its name in the row, and what turns the JSON value
+    into the ORM's (None: taken as it is). Worked out once per model."""
+    found = _CONVERTERS.get(model)
+    if found is None:
+        found = []
+        for attr in sa.inspect(model).column_attrs:
+            column = attr.columns[0]
+            kind = column.type
+            convert: _Converter = None
+            if isinstance(kind, UTCDateTime):
+                convert = _utc
+            elif isinstance(kind, ExactDecimal):
+                convert = Decimal
+            elif isinstance(kind, sa.Date):
+                convert = dt.date.fromisoformat
+            found.append((attr.key, column.name, convert))
+        _CONVERTERS[model] = found
+    return found
