@@ -65,8 +65,18 @@ def setup_side(url: str, out: str) -> None:
 
 
 class Side:
-    def __init__(self, name: str, root: Path, workers: int, pg_url: str, tmp: Path) -> None:
-        self.name, self.root, self.workers = name, root, workers
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        workers: int,
+        extra: list[str],
+        pg_url: str,
+        tmp: Path,
+        venv: str | None = None,
+    ) -> None:
+        self.name, self.root, self.workers, self.extra = name, root, workers, extra
+        self.gunicorn = Path(venv) / "bin" / "gunicorn" if venv else GUNICORN
         self.database = f"ledger_ab_{name.lower()}_{secrets.token_hex(3)}"
         self.pg_url = pg_url
         self.tmp = tmp
@@ -98,8 +108,9 @@ class Side:
         log = (self.tmp / f"{self.name}.log").open("wb")
         self.proc = subprocess.Popen(
             [
-                *(str(GUNICORN), "--bind", f"127.0.0.1:{self.port}"),
-                *("--workers", str(self.workers), "--log-level", "warning", "wsgi:app"),
+                *(str(self.gunicorn), "--bind", f"127.0.0.1:{self.port}"),
+                *("--workers", str(self.workers), "--log-level", "warning", *self.extra),
+                "wsgi:app",
             ],
             cwd=self.root,
             env=env,
@@ -174,6 +185,14 @@ def main() -> int:
     parser.add_argument("--workers-a", type=int, default=4)
     parser.add_argument("--workers-b", type=int, default=4)
     parser.add_argument(
+        "--gunicorn-a", default="", help='more gunicorn options for A, e.g. "--threads 2"'
+    )
+    parser.add_argument("--gunicorn-b", default="", help="more gunicorn options for B")
+    parser.add_argument(
+        "--venv-a", help="a virtual environment whose gunicorn (and Python) serves A"
+    )
+    parser.add_argument("--venv-b", help="the same for B (default: this script's own)")
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://127.0.0.1:5432/"),
     )
@@ -196,8 +215,16 @@ def main() -> int:
             capture_output=True,
         )
         sides = [
-            Side("A", base_root, args.workers_a, args.pg_url, tmp),
-            Side("B", ROOT, args.workers_b, args.pg_url, tmp),
+            Side(
+                "A",
+                base_root,
+                args.workers_a,
+                args.gunicorn_a.split(),
+                args.pg_url,
+                tmp,
+                args.venv_a,
+            ),
+            Side("B", ROOT, args.workers_b, args.gunicorn_b.split(), args.pg_url, tmp, args.venv_b),
         ]
         try:
             for side in sides:
@@ -220,7 +247,10 @@ def main() -> int:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(base_root)], cwd=ROOT, check=False
             )
-    print(f"\nA = {args.base} ({args.workers_a} workers), B = working tree ({args.workers_b})")
+    print(
+        f"\nA = {args.base} ({args.workers_a} workers {args.gunicorn_a} {args.venv_a or ''}), "
+        f"B = working tree ({args.workers_b} {args.gunicorn_b} {args.venv_b or ''})"
+    )
     for side in sides:
         med: dict[str, Any] = {
             k: statistics.median(s[k] for s in side.slices) for k in side.slices[0]
