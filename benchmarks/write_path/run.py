@@ -232,6 +232,7 @@ def ceilings(
 # its connections open. Without it, Python threads are the client.
 WRK = shutil.which("wrk")
 WRK_SCRIPT = Path(__file__).with_name("disburse.lua")
+BARE_SCRIPT = Path(__file__).with_name("bare.lua")
 
 
 def wrk_command(port: int, clients: int, seconds: float) -> list[str]:
@@ -359,31 +360,13 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         token = driver.tokens["treasurer"]
         app.extensions["ledger.db"].engine.dispose()
 
-        port = free_port()
-        log = tmp / "gunicorn.log"
         env = {
             **os.environ,
             "LEDGER_DATABASE_URL": render(url, "postgresql"),
             "LEDGER_LOG_LEVEL": "WARNING",
         }
-        command = [
-            str(GUNICORN),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ]
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
-            )
+        proc, port, command = serve("wsgi:app", ROOT, env, args, tmp / "gunicorn.log")
         try:
-            wait_healthy(port, proc, log)
             before_cpu = after_cpu = {"gunicorn": 0.0, "postgres": 0.0}
             client_before = client_after = 0.0
             if args.client == "wrk":
@@ -436,13 +419,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 args.client,
             )
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop(proc)
         # The books must still balance after the run.
         app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
         driver.app, driver.client = app, app.test_client()
@@ -468,6 +445,72 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "balanced": balanced,
             "ceiling": ceiling,
         }
+
+
+def serve(
+    app_spec: str, cwd: Path, env: dict[str, str], args: argparse.Namespace, log: Path
+) -> tuple[subprocess.Popen[bytes], int, list[str]]:
+    """gunicorn serving ``app_spec`` on a free loopback port, as (a) runs it."""
+    port = free_port()
+    command = [
+        str(GUNICORN),
+        *("--bind", f"127.0.0.1:{port}"),
+        *("--workers", str(args.workers), "--threads", str(args.threads)),
+        *("--log-level", "warning", app_spec),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    wait_healthy(port, proc, log)
+    return proc, port, command
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def bare_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The issue's yardstick: a bare Flask endpoint doing a minimal payment
+    (``bare_app.py``: one row lock, three inserts, nothing else), on the same
+    gunicorn settings, clients and server, measured the same way."""
+    import psycopg
+    from bare_app import SCHEMA
+
+    with pg_database(args.pg_url, "ledger_bench_wp_bare") as url:
+        dsn = render(url, "postgresql")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(SCHEMA)
+        env = {**os.environ, "BARE_DSN": dsn}
+        proc, port, command = serve("bare_app:app", Path(__file__).parent, env, args, tmp / "b.log")
+        try:
+            run = [*wrk_command(port, args.clients, args.warmup), "-s", str(BARE_SCRIPT)]
+            subprocess.run([*run, f"http://127.0.0.1:{port}"], check=True, capture_output=True)
+            before = cpu_seconds(proc.pid)
+            run = [*wrk_command(port, args.clients, args.duration), "-s", str(BARE_SCRIPT)]
+            done = subprocess.run(
+                [*run, f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True
+            )
+            after = cpu_seconds(proc.pid)
+        finally:
+            stop(proc)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_RESULT "))
+    result = json.loads(line[len("WRK_RESULT ") :])
+    count = max(result["requests"], 1)
+    return {
+        "command": " ".join(["gunicorn", *command[1:]]),
+        "rps": result["requests"] / (result["duration_us"] / 1e6),
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "errors": result["not_201"] + result["socket_errors"],
+        "cpu_ms": {k: (after[k] - before[k]) / count * 1e3 for k in ("gunicorn", "postgres")},
+    }
 
 
 def pgbench_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -915,7 +958,7 @@ def main() -> int:
         f"PostgreSQL {version}",
         flush=True,
     )
-    api = bench = None
+    api = bench = bare = None
     batches: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ledger_wp_") as tmpdir:
         tmp = Path(tmpdir)
@@ -942,6 +985,17 @@ def main() -> int:
                 f"query, JSON) {api['ceiling']['get_fund']:.0f}/s",
                 flush=True,
             )
+            if api["client"] == "wrk":
+                bare = bare_benchmark(args, tmp)
+                print(
+                    f"bare Flask endpoint (benchmarks/write_path/bare_app.py: one row lock, "
+                    f"three inserts, nothing else): {bare['command']}: {bare['rps']:.1f}/s, "
+                    f"p50 {bare['p50_ms']:.1f} ms, p99 {bare['p99_ms']:.1f} ms, errors "
+                    f"{bare['errors']}; CPU per request: gunicorn "
+                    f"{bare['cpu_ms']['gunicorn']:.2f} ms, PostgreSQL "
+                    f"{bare['cpu_ms']['postgres']:.2f} ms",
+                    flush=True,
+                )
             bench = pgbench_benchmark(args, tmp)
             print(
                 f"pgbench: {bench['init']}; {bench['command']}: {bench['tps']:.1f} tps, "
@@ -967,6 +1021,15 @@ def main() -> int:
         )
         print(f"{'(a) p50 latency (ms)':<44} {api['p50_ms']:>14.1f} {bench['p50_ms']:>14.1f}")
         print(f"{'(a) errors':<44} {api['errors']:>14} {bench['errors']:>14}")
+        if bare:
+            print(
+                f"{'(a) bare Flask payment req/s vs pgbench tps':<44} {bare['rps']:>14.1f} "
+                f"{bench['tps']:>14.1f} {bare['rps'] / bench['tps']:>7.1%}  (yardstick)"
+            )
+            print(
+                f"{'(a) disbursements/s vs bare Flask payment':<44} {api['rps']:>14.1f} "
+                f"{bare['rps']:>14.1f} {api['rps'] / bare['rps']:>7.1%}"
+            )
         for name, label in (("healthz", "GET /healthz"), ("get_fund", "GET /funds/ID")):
             ceiling = api["ceiling"][name]
             print(
