@@ -120,8 +120,9 @@ def disburse_in_database(
     if not rows:
         return None
     ((paid, request_before, payee_digest),) = rows
-    disbursement = Disbursement(**from_json(Disbursement, paid))
-    disbursement.screening = screening
+    values = from_json(Disbursement, paid)
+    values["screening"] = screening
+    disbursement = Disbursement(**values)
     disbursement.fund = Fund(id=disbursement.fund_id, base_currency=disbursement.currency)
 
     url = session.get_bind().engine.url  # the database (a URL hashes by its parts)
@@ -148,10 +149,12 @@ def disburse_in_database(
     if stale is not None:
         session.expire(stale)
 
-    # snapshot() of the request as locked: from_json keeps the mapper's column order.
+    # snapshot() of each row, from the values it was built from (from_json keeps the
+    # mapper's column order); the request's as it was locked.
+    made = jsonable(values)
     before = {k: jsonable(v) for k, v in from_json(SpendingRequest, request_before).items()}
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
-    record(session, actor, "disbursement.made", disbursement)
+    record(session, actor, "disbursement.made", ("disbursements", disbursement.id), after=made)
     record(
         session,
         actor,

@@ -137,6 +137,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response: Response) -> Response:
+        if not access_log.isEnabledFor(logging.INFO):  # not even the line's fields
+            return response
         started = g.get("request_started")
         access_log.info(
             "%s %s %s",
