@@ -12,7 +12,9 @@ Run from the repository root: ``python benchmarks/write_path/run.py [options]``
     POST ``/api/v1/disbursements`` (1.00 USD, a unique Idempotency-Key each) for a
     fixed time after a warm-up: throughput, p50/p99 latency, errors. Then, with
     gunicorn stopped, ``pgbench -b tpcb-like`` with as many clients on a fresh
-    pgbench database of the same server (per-transaction log for p50/p99).
+    pgbench database of the same server (per-transaction log for p50/p99); and the
+    issue's yardstick, a bare Flask endpoint doing a minimal payment
+    (``bare_app.py``), on the same gunicorn settings and clients.
 
 (b) **A batch of N rows** (default 100,000 households: Gaza names, 9-digit
     national IDs with their check digit, deterministic) on SQLite and on
@@ -900,7 +902,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted (a)")
     parser.add_argument("--clients", type=int, default=8, help="client threads / pgbench -c")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn --workers")
-    # 4 sync workers beat 4x2, 2x4, 2x1 and 8x1 on 2 cores (docs/benchmarks.md).
+    # 4 sync workers: of 3 to 6 sync workers and 2x4, 3x2, 3x3, 4x2 threads, the best
+    # that keeps p99 within 50 ms here (docs/benchmarks.md: the threaded workers'
+    # keep-alive connections stay with one worker each and unbalance them).
     parser.add_argument("--threads", type=int, default=1, help="gunicorn --threads")
     parser.add_argument(
         "--requests",
