@@ -163,6 +163,9 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
     return int(rows[0][0]) if rows else None
 
 
+# The largest body whose key is claimed with the token lookup; a larger one (a
+# batch file) is claimed by the view's wrapper, after the view's own hooks.
+PRECLAIM_MAX_BODY = 64 * 1024
 # What the first round trip claimed (``claim_with_authentication``), kept on ``g``
 # for the view's ``idempotent`` wrapper.
 _PRECLAIM = "idempotency_preclaim"
@@ -192,6 +195,11 @@ def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None
     claim that way (a read, no usable key: the view's wrapper answers that; SQLite).
     ``claimed_with_authentication`` takes the result."""
     if request.method in ("GET", "HEAD", "OPTIONS") or not _is_idempotent_view():
+        return None
+    length, limit = request.content_length, request.max_content_length
+    if length is None or length > PRECLAIM_MAX_BODY or (limit is not None and length > limit):
+        # Not read before the view's own hooks: a batch upload sets a larger limit
+        # on the body than the general one (and one round trip is nothing to it).
         return None
     key = (request.headers.get(HEADER) or "").strip()
     if not key or len(key) > 200 or not is_postgresql(db.session):
