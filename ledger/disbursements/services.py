@@ -24,7 +24,7 @@ from ledger.errors import (
     TrancheLocked,
     ValidationFailed,
 )
-from ledger.funding.allocation import allocate_disbursement
+from ledger.funding.allocation import allocate_disbursement, used_so_far
 from ledger.funding.models import DisbursementAllocation, Fund
 from ledger.funding.services import to_base
 from ledger.journal.models import JournalEntry
@@ -205,16 +205,18 @@ def reverse_disbursement(
             DisbursementAllocation.disbursement_id == disbursement.id
         )
     ).all()
-    session.add_all(
-        DisbursementAllocation(
-            disbursement_id=row.disbursement_id,
-            contribution_id=row.contribution_id,
-            spending_request_id=row.spending_request_id,
-            base_amount_minor=-row.base_amount_minor,
-            value_date=value_date,
+    for row in attributed:
+        used = session.scalar(select(used_so_far(row.spending_request_id, row.contribution_id)))
+        session.add(
+            DisbursementAllocation(
+                disbursement_id=row.disbursement_id,
+                contribution_id=row.contribution_id,
+                spending_request_id=row.spending_request_id,
+                base_amount_minor=-row.base_amount_minor,
+                used_after_minor=(used or 0) - row.base_amount_minor,
+                value_date=value_date,
+            )
         )
-        for row in attributed
-    )
     before_request = snapshot(request)
     before = snapshot(disbursement)
     request.disbursed_minor -= disbursement.amount_minor

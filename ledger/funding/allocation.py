@@ -152,6 +152,23 @@ def release_allocations(session: Session, spending_request_id: int, base_minor: 
     session.flush()
 
 
+def used_so_far(
+    spending_request_id: int | sa.ColumnElement[int], contribution_id: Any
+) -> sa.ScalarSelect[Any]:
+    """What the request's payments have used of a contribution so far: the running
+    total on its newest attribution row (NULL before the first)."""
+    return (
+        select(DisbursementAllocation.used_after_minor)
+        .where(
+            DisbursementAllocation.spending_request_id == spending_request_id,
+            DisbursementAllocation.contribution_id == contribution_id,
+        )
+        .order_by(DisbursementAllocation.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def allocate_disbursement(
     session: Session,
     *,
@@ -165,14 +182,7 @@ def allocate_disbursement(
     earlier payments consumed."""
     # One query: per contribution, what the request holds and what its payments
     # have used of it so far (the request's row is locked by the caller).
-    used = (
-        select(func.sum(DisbursementAllocation.base_amount_minor))
-        .where(
-            DisbursementAllocation.spending_request_id == spending_request_id,
-            DisbursementAllocation.contribution_id == Allocation.contribution_id,
-        )
-        .scalar_subquery()
-    )
+    used = used_so_far(spending_request_id, Allocation.contribution_id)
     held = session.execute(
         select(
             Allocation.contribution_id,
@@ -196,6 +206,7 @@ def allocate_disbursement(
                     contribution_id=contribution_id,
                     spending_request_id=spending_request_id,
                     base_amount_minor=take,
+                    used_after_minor=int(already_used) + take,
                     value_date=value_date,
                 )
             )
@@ -203,6 +214,7 @@ def allocate_disbursement(
     # Rounding between rates can leave a cent: it goes to the last source used.
     if left and rows:
         rows[-1].base_amount_minor += left
+        rows[-1].used_after_minor += left
     if rows:
         # One INSERT, without the unit of work: the rows are append-only and only
         # returned for the caller to read.
@@ -214,6 +226,7 @@ def allocate_disbursement(
                     "contribution_id": r.contribution_id,
                     "spending_request_id": r.spending_request_id,
                     "base_amount_minor": r.base_amount_minor,
+                    "used_after_minor": r.used_after_minor,
                     "value_date": r.value_date,
                 }
                 for r in rows

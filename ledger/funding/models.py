@@ -180,17 +180,23 @@ class DisbursementAllocation(Base):
     )
     spending_request_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("spending_requests.id"))
     base_amount_minor: Mapped[MinorUnits]
+    # What the request's payments have used of the contribution, this row included:
+    # the running total, so that a payment reads one row (the request's last for
+    # the contribution) instead of adding up every earlier one. Written under the
+    # request's row lock, like the row itself.
+    used_after_minor: Mapped[MinorUnits]
     value_date: Mapped[dt.date]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
-    # What a request's payments used of each contribution, read at every payment
-    # (allocate_disbursement, ledger_disburse): one index range, not two to intersect.
+    # The request's last row per contribution, read at every payment
+    # (allocate_disbursement, ledger_disburse): the newest entry of one index range.
     # It also serves every lookup by request alone, which needs no index of its own.
     __table_args__ = (
         sa.Index(
-            "ix_disbursement_allocations_request_contribution",
+            "ix_disbursement_allocations_request_contribution_id",
             "spending_request_id",
             "contribution_id",
+            "id",
         ),
     )
 
