@@ -6,40 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import ApiToken
 from ledger.idempotency.models import IdempotencyKey
+from tests.disbursements.test_in_database import statements
 from tests.test_api_conventions import assert_problem
 
 pytestmark = pytest.mark.postgresql_only
 
 
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    engine: sa.Engine = app.extensions["ledger.db"].engine
-    seen: list[str] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
-
-
 def claims(seen: list[str]) -> tuple[int, int]:
     """(claims that travelled with the token lookup, claims made on their own)."""
-    inserts = [s for s in seen if s.startswith("INSERT INTO idempotency_keys")]
+    inserts = [s for s in seen if s.lstrip().startswith("INSERT INTO idempotency_keys")]
     with_token = sum("FROM api_tokens AS t" in s for s in inserts)
     return with_token, len(inserts) - with_token
 
