@@ -84,19 +84,33 @@ def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
 # (keeping the value it had) before the row is inserted, and RETURNING puts the
 # kept value back once the row is in. Without a row (a replay) it stays bounded for
 # the short rest of the transaction, which only reads the stored answer.
-_CLAIM_PG = sa.text(
-    """
+# ``{claimant}`` is a query of one column, ``user_id``: the user whose key it is.
+_CLAIM_PG = """
     INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
-    SELECT :user_id, :key, :method, :path, :request_hash, :created_at
-    FROM (SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
-                 set_config('lock_timeout', :wait, true)) AS bounded_wait
+    SELECT claimant.user_id, :key, :method, :path, :request_hash, :created_at
+    FROM ({claimant}) AS claimant
+    CROSS JOIN (
+        SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
+               set_config('lock_timeout', :wait, true)) AS bounded_wait
     ON CONFLICT (user_id, key) DO NOTHING
-    RETURNING id, set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
+    RETURNING id, user_id,
+              set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
     """
-).bindparams(
-    sa.bindparam("user_id", type_=sa.BigInteger()),
-    sa.bindparam("created_at", type_=UTCDateTime()),
-)
+# The user known (the view's wrapper, when the key was not claimed with the lookup).
+_CLAIM_BY_USER_PG = sa.text(
+    _CLAIM_PG.format(claimant="SELECT CAST(:user_id AS bigint) AS user_id")
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
+# The usual way: sent with the token lookup in the request's first round trip
+# (``claim_with_authentication``). The user is the token's, and only a token that
+# authenticates claims anything: revoked, expired or an inactive user's inserts
+# nothing (and the request ends in 401).
+_CLAIM_BY_TOKEN_PG = sa.text(
+    _CLAIM_PG.format(
+        claimant="SELECT t.user_id FROM api_tokens AS t JOIN users AS u ON u.id = t.user_id "
+        "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL "
+        "AND (t.expires_at IS NULL OR t.expires_at > :created_at) AND u.active"
+    )
+).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
 # SQLite: one writer at a time (the write lock is taken at BEGIN IMMEDIATE), so a
 # conflicting key is always a committed one.
 _CLAIM_SQLITE = sa.text(
@@ -112,29 +126,9 @@ _ANSWER = (
     .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
     .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
 )
-# PostgreSQL, the usual way: the same claim, sent with the token lookup in the
-# request's first round trip (``claim_with_authentication``). Its user is the
-# token's, and only a token that authenticates claims anything: revoked, expired
-# or an inactive user's, it inserts nothing (and the request ends in 401).
-_CLAIM_WITH_TOKEN_PG = sa.text(
-    """
-    INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
-    SELECT t.user_id, :key, :method, :path, :request_hash, :created_at
-    FROM api_tokens AS t
-    JOIN users AS u ON u.id = t.user_id
-    CROSS JOIN (
-        SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
-               set_config('lock_timeout', :wait, true)) AS bounded_wait
-    WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
-      AND (t.expires_at IS NULL OR t.expires_at > :created_at) AND u.active
-    ON CONFLICT (user_id, key) DO NOTHING
-    RETURNING id, user_id,
-              set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
-    """
-).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
 # Every money-moving request runs these.
-_CLAIM_WITH_TOKEN_ROWS = DriverStatement(_CLAIM_WITH_TOKEN_PG)
-_CLAIM_PG_ROWS = DriverStatement(_CLAIM_PG)
+_CLAIM_BY_TOKEN_ROWS = DriverStatement(_CLAIM_BY_TOKEN_PG)
+_CLAIM_BY_USER_ROWS = DriverStatement(_CLAIM_BY_USER_PG)
 _CLAIM_SQLITE_ROWS = DriverStatement(_CLAIM_SQLITE)
 _ANSWER_ROWS = DriverStatement(_ANSWER)
 
@@ -152,7 +146,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
     if is_postgresql(session):
         try:
             claim = {**params, "wait": WAIT_FOR_FIRST}
-            rows = _CLAIM_PG_ROWS.rows(session, claim)
+            rows = _CLAIM_BY_USER_ROWS.rows(session, claim)
         except OperationalError as exc:
             if not is_lock_timeout(exc):
                 raise
@@ -214,7 +208,7 @@ def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None
         "created_at": utcnow(),
         "wait": WAIT_FOR_FIRST,
     }
-    return _CLAIM_WITH_TOKEN_ROWS, params
+    return _CLAIM_BY_TOKEN_ROWS, params
 
 
 def claimed_with_authentication(rows: list[tuple[Any, ...]] | None) -> None:
