@@ -61,7 +61,8 @@ def setup_side(url: str, out: str) -> None:
         req = driver.request(fund_id, project_id, payee["id"], "4000000.00")
         ids.append(driver.approve(req["id"])["id"])
     app.extensions["ledger.db"].engine.dispose()
-    Path(out).write_text(json.dumps({"token": driver.tokens["treasurer"], "ids": ids}))
+    tokens = [driver.user(f"treasurer-{i + 1}", ["treasurer"]) for i in range(8)]
+    Path(out).write_text(json.dumps({"tokens": tokens, "ids": ids}))
 
 
 class Side:
@@ -135,7 +136,7 @@ class Side:
         assert self.proc is not None
         before = cpu_seconds(self.proc.pid)
         command = ["wrk", "-t8", "-c8", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA)]
-        command += [f"http://127.0.0.1:{self.port}", "--", self.world["token"]]
+        command += [f"http://127.0.0.1:{self.port}", "--", ",".join(self.world["tokens"])]
         command += [secrets.token_hex(4), *map(str, self.world["ids"])]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         after = cpu_seconds(self.proc.pid)

@@ -1,6 +1,7 @@
 -- wrk script for benchmarks/write_path/run.py (a): each wrk thread holds one
 -- connection and pays its own approved request (client i pays request i mod N),
--- with a unique Idempotency-Key per POST. Arguments: token, run nonce, request ids.
+-- with a unique Idempotency-Key per POST, as user i mod M. Arguments: the tokens
+-- (comma-separated: client i authenticates with token i mod M), run nonce, request ids.
 local threads = {}
 local next_id = 0
 
@@ -11,7 +12,9 @@ function setup(thread)
 end
 
 function init(args)
-  token, nonce = args[1], args[2]
+  local tokens = {}
+  for t in string.gmatch(args[1], "[^,]+") do tokens[#tokens + 1] = t end
+  token, nonce = tokens[(tid % #tokens) + 1], args[2]
   local ids = {}
   for i = 3, #args do ids[#ids + 1] = args[i] end
   request_id = ids[(tid % #ids) + 1]

@@ -263,10 +263,11 @@ def wrk_get(port: int, path: str, headers: dict[str, str], clients: int, seconds
 
 
 def wrk_disburse(
-    port: int, token: str, request_ids: list[int], clients: int, seconds: float
+    port: int, tokens: list[str], request_ids: list[int], clients: int, seconds: float
 ) -> dict[str, Any]:
     """One wrk run of the payment script: each of ``clients`` threads holds one
-    connection and pays request ``ids[thread mod len(ids)]``."""
+    connection and pays request ``ids[thread mod len(ids)]`` with token
+    ``tokens[thread mod len(tokens)]``."""
     nonce = secrets.token_hex(4)
     command = [
         *wrk_command(port, clients, seconds),
@@ -274,7 +275,7 @@ def wrk_disburse(
         str(WRK_SCRIPT),
         f"http://127.0.0.1:{port}",
         "--",
-        token,
+        ",".join(tokens),
         nonce,
         *map(str, request_ids),
     ]
@@ -344,22 +345,38 @@ def approved_requests(driver: LedgerDriver, count: int) -> tuple[list[int], dict
     return request_ids, world
 
 
-def spread_label(requests: int, clients: int) -> str:
+def treasurers(driver: LedgerDriver, count: int) -> list[str]:
+    """The tokens of ``count`` treasurers: client i pays as treasurer i mod N, as
+    TPC-B's transactions come from many tellers, not one (``--users 1``: every
+    client as the same treasurer, whose row then every payment's keys lock)."""
+    return [driver.user(f"treasurer-{i + 1}", ["treasurer"]) for i in range(count)]
+
+
+def spread_label(requests: int, clients: int, users: int) -> str:
     if requests == 1:
-        return f"all {clients} clients pay one approved request (one row lock for all)"
-    return (
-        f"{clients} clients over {requests} approved requests, one payee each "
-        f"(client i pays request i mod {requests})"
-    )
+        spread = f"all {clients} clients pay one approved request (one row lock for all)"
+    else:
+        spread = (
+            f"{clients} clients over {requests} approved requests, one payee each "
+            f"(client i pays request i mod {requests})"
+        )
+    if users == 1:
+        return f"{spread}, all as one treasurer"
+    return f"{spread}, as {users} treasurers (client i as treasurer i mod {users})"
 
 
-def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def api_benchmark(
+    args: argparse.Namespace, tmp: Path, pgbench: Pgbench | None = None
+) -> dict[str, Any]:
+    """The payments; with ``pgbench``, its two parts just before and just after them
+    (gunicorn idle meanwhile)."""
+    half = max(1, round(args.duration / 2))
     with pg_database(args.pg_url, "ledger_bench_wp_api") as url:
         upgrade(render(url))
         app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
         driver = LedgerDriver(app, app.test_client())
         request_ids, world = approved_requests(driver, args.requests)
-        token = driver.tokens["treasurer"]
+        tokens = treasurers(driver, args.users)
         app.extensions["ledger.db"].engine.dispose()
 
         env = {
@@ -372,16 +389,22 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             before_cpu = after_cpu = {"gunicorn": 0.0, "postgres": 0.0}
             client_before = client_after = 0.0
             if args.client == "wrk":
-                wrk_disburse(port, token, request_ids, args.clients, args.warmup)
+                wrk_disburse(port, tokens, request_ids, args.clients, args.warmup)
+                if pgbench:
+                    pgbench.run(half)
                 before_cpu, client_before = cpu_seconds(proc.pid), client_cpu_seconds()
-                measured = wrk_disburse(port, token, request_ids, args.clients, args.duration)
+                measured = wrk_disburse(port, tokens, request_ids, args.clients, args.duration)
                 after_cpu, client_after = cpu_seconds(proc.pid), client_cpu_seconds()
+                if pgbench:
+                    pgbench.run(half)
                 seconds = measured["duration_us"] / 1e6
                 count = measured["requests"]
                 p50, p99 = measured["p50_us"] / 1e6, measured["p99_us"] / 1e6
                 errors = measured["not_201"] + measured["socket_errors"]
                 statuses = {201: count - measured["not_201"], "other": measured["not_201"]}
             else:
+                if pgbench:
+                    pgbench.run(half)
                 now = time.perf_counter()
                 record_from = now + args.warmup
                 stop_at = record_from + args.duration
@@ -391,7 +414,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                         target=drive,
                         args=(
                             port,
-                            token,
+                            tokens[i % len(tokens)],
                             request_ids[i % len(request_ids)],
                             stop_at,
                             record_from,
@@ -404,6 +427,8 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     t.start()
                 for t in threads:
                     t.join()
+                if pgbench:
+                    pgbench.run(half)
                 latencies = sorted(x for s in stats for x in s.latencies)
                 seconds, count = float(args.duration), len(latencies)
                 p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
@@ -417,7 +442,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 args.clients,
                 max(5.0, args.duration / 3),
                 world["fund"]["id"],
-                token,
+                tokens[0],
                 args.client,
             )
         finally:
@@ -429,7 +454,7 @@ def api_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         app.extensions["ledger.db"].engine.dispose()
         return {
             "command": " ".join(["gunicorn", *command[1:]]),
-            "spread": spread_label(args.requests, args.clients),
+            "spread": spread_label(args.requests, args.clients, args.users),
             "client": args.client,
             "requests": count,
             "rps": count / seconds,
@@ -515,51 +540,68 @@ def bare_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
 
 
-def pgbench_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    with pg_database(args.pg_url, "ledger_bench_wp_pgbench") as url:
-        conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)]
+class Pgbench:
+    """pgbench TPC-B-like on a fresh database of the same server (``pgbench -i -s``),
+    run in parts: (a) measures one part just before the payments and one just after,
+    with the same clients, so that a drift of the machine's speed during the run
+    (here a third within minutes) weighs on both sides of the ratio alike."""
+
+    def __init__(self, args: argparse.Namespace, url: sa.URL, tmp: Path) -> None:
+        self.args, self.url, self.tmp = args, url, tmp
+        self.conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)]
         if url.username:
-            conn += ["-U", url.username]
-        env = {**os.environ}
+            self.conn += ["-U", url.username]
+        self.env = {**os.environ}
         if url.password:
-            env["PGPASSWORD"] = url.password
-        init = [PGBENCH, *conn, "-i", "-q", "-s", str(args.pgbench_scale), str(url.database)]
-        subprocess.run(init, check=True, env=env, capture_output=True)
-        prefix = tmp / "pgbench_log"
-        command = [
+            self.env["PGPASSWORD"] = url.password
+        init = [PGBENCH, *self.conn, "-i", "-q", "-s", str(args.pgbench_scale)]
+        subprocess.run([*init, str(url.database)], check=True, env=self.env, capture_output=True)
+        self.parts: list[dict[str, Any]] = []
+        self.command: list[str] = []
+
+    def run(self, seconds: int) -> None:
+        """One part of ``seconds``: its transactions per second and latencies."""
+        prefix = self.tmp / f"pgbench_log_{len(self.parts)}"
+        self.command = [
             PGBENCH,
-            *conn,
-            "-b",
-            "tpcb-like",
-            "-c",
-            str(args.clients),
-            "-j",
-            "2",
-            "-T",
-            str(args.duration),
-            "-l",
-            "--log-prefix",
-            str(prefix),
-            str(url.database),
+            *self.conn,
+            *("-b", "tpcb-like", "-c", str(self.args.clients), "-j", "2"),
+            *("-T", str(seconds), "-l", "--log-prefix", str(prefix), str(self.url.database)),
         ]
-        done = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            self.command, check=True, env=self.env, capture_output=True, text=True
+        )
         match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
         failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
         latencies = []
-        for path in tmp.glob("pgbench_log*"):
+        for path in self.tmp.glob(f"{prefix.name}.*"):
             for line in path.read_text().splitlines():
                 parts = line.split()
                 if len(parts) >= 3:
                     latencies.append(int(parts[2]) / 1e6)
-        latencies.sort()
+        self.parts.append(
+            {
+                "seconds": seconds,
+                "tps": float(match.group(1)) if match else float("nan"),
+                "latencies": latencies,
+                "errors": int(failed.group(1)) if failed else 0,
+            }
+        )
+
+    def result(self) -> dict[str, Any]:
+        """The parts together: tps over their whole time, latencies pooled."""
+        latencies = sorted(x for part in self.parts for x in part["latencies"])
+        seconds = sum(part["seconds"] for part in self.parts)
+        command = " ".join(["pgbench", *self.command[1:]])
         return {
-            "command": " ".join(["pgbench", *command[1:]]).replace(str(prefix), "LOG"),
-            "init": f"pgbench -i -s {args.pgbench_scale}",
-            "tps": float(match.group(1)) if match else float("nan"),
+            "command": re.sub(r"--log-prefix \S+", "--log-prefix LOG", command),
+            "init": f"pgbench -i -s {self.args.pgbench_scale}",
+            "parts": [round(part["tps"], 1) for part in self.parts],
+            "tps": sum(part["tps"] * part["seconds"] for part in self.parts) / seconds,
             "transactions": len(latencies),
             "p50_ms": percentile(latencies, 50) * 1000,
             "p99_ms": percentile(latencies, 99) * 1000,
-            "errors": int(failed.group(1)) if failed else 0,
+            "errors": sum(part["errors"] for part in self.parts),
         }
 
 
@@ -913,6 +955,12 @@ def main() -> int:
         "(a): default one per client; 1 = every client on the same request",
     )
     parser.add_argument(
+        "--users",
+        type=int,
+        help="treasurers the clients pay as, client i as treasurer i mod N (a): default "
+        "one per client; 1 = every client as the same treasurer",
+    )
+    parser.add_argument(
         "--client",
         choices=["wrk", "python"],
         default="wrk" if WRK else "python",
@@ -936,6 +984,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.requests is None:
         args.requests = args.clients
+    if args.users is None:
+        args.users = args.clients
     if args.requests < 1:
         parser.error("--requests must be at least 1")
 
@@ -967,7 +1017,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ledger_wp_") as tmpdir:
         tmp = Path(tmpdir)
         if args.only in (None, "api"):
-            api = api_benchmark(args, tmp)
+            with pg_database(args.pg_url, "ledger_bench_wp_pgbench") as pgbench_url:
+                pgbench = Pgbench(args, pgbench_url, tmp)
+                api = api_benchmark(args, tmp, pgbench)
+            bench = pgbench.result()
             print(
                 f"API ({api['client']} client): {api['command']}; {api['spread']}; "
                 f"{args.duration} s: "
@@ -1000,9 +1053,10 @@ def main() -> int:
                     f"{bare['cpu_ms']['postgres']:.2f} ms",
                     flush=True,
                 )
-            bench = pgbench_benchmark(args, tmp)
             print(
-                f"pgbench: {bench['init']}; {bench['command']}: {bench['tps']:.1f} tps, "
+                f"pgbench: {bench['init']}; {bench['command']}, just before and just after "
+                f"the payments ({' and '.join(map(str, bench['parts']))} tps): "
+                f"{bench['tps']:.1f} tps, "
                 f"p50 {bench['p50_ms']:.1f} ms, p99 {bench['p99_ms']:.1f} ms, "
                 f"failed {bench['errors']}",
                 flush=True,
