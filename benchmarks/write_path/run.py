@@ -988,6 +988,8 @@ def main() -> int:
         args.users = args.clients
     if args.requests < 1:
         parser.error("--requests must be at least 1")
+    if args.users < 1:
+        parser.error("--users must be at least 1")
 
     if args.child:
         result = batch_child(args.child, args.child_url, args.rows, args.chunk_size)
