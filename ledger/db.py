@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -134,8 +134,12 @@ sqlite_begin: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
+def make_engine(url: str, *, pipeline: bool = False, **kw: Any) -> Engine:
+    """The engine for ``url``; ``pipeline``: on PostgreSQL, statements that can
+    travel together go in one round trip (the ``DATABASE_PIPELINE`` setting)."""
     url_obj = sa.make_url(url)
+    if pipeline:
+        kw["execution_options"] = {**kw.get("execution_options", {}), PIPELINE_OPTION: True}
     if url_obj.get_backend_name() == "sqlite":
         engine = sa.create_engine(url_obj, connect_args={"timeout": 30}, **kw)
 
@@ -229,9 +233,12 @@ class DriverStatement:
 def rows_together(
     session: Session, *calls: tuple[DriverStatement, dict[str, Any]]
 ) -> list[list[tuple[Any, ...]]]:
-    """Each statement's rows, the statements run in order in one round trip
-    (PostgreSQL: one psycopg pipeline; an error in one aborts those after it and
-    the transaction). Elsewhere (SQLite) they run one after another."""
+    """Each statement's rows, the statements run in order; an error in one stops
+    those after it and aborts the transaction. On PostgreSQL with the
+    ``DATABASE_PIPELINE`` setting they travel in one round trip (a psycopg
+    pipeline, the transaction's BEGIN ahead of them when it is the first);
+    otherwise one after another, which costs the client less CPU than the
+    pipeline's own machinery where the database is near (docs/architecture.md)."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         out = []
@@ -242,19 +249,43 @@ def rows_together(
     driver: Any = connection.connection.driver_connection
     cursors = _cursors(connection.info, driver, len(calls))
     _announce(connection, calls)
-    last_sql, last_params = calls[-1][0].sql, calls[-1][1]
-    try:
-        if len(calls) == 1 and driver.pgconn.transaction_status != _IDLE:
-            cursors[0].execute(last_sql, last_params)
-        else:
-            # Several statements, or the transaction's first (psycopg then sends
-            # its BEGIN ahead of it): one pipeline, one round trip.
-            with driver.pipeline():
-                for cursor, (statement, params) in zip(cursors, calls, strict=False):
-                    cursor.execute(statement.sql, params)
-    except _psycopg_error() as exc:
-        raise _as_sqlalchemy_error(connection, last_sql, last_params, exc) from exc
+    pipelined = len(calls) > 1 or driver.pgconn.transaction_status == _IDLE
+    _execute(connection, driver, zip(cursors, calls, strict=False), pipelined)
     return [_fetched(cursor) for cursor in cursors]
+
+
+PIPELINE_OPTION = "ledger_pipeline"  # the engine's execution option: DATABASE_PIPELINE
+
+
+def _execute(
+    connection: sa.Connection,
+    driver: Any,
+    calls: Iterable[tuple[Any, tuple[DriverStatement, dict[str, Any]]]],
+    pipelined: bool,
+    commit: bool = False,
+) -> None:
+    """Each (cursor, (statement, parameters)) executed in order, then COMMIT if
+    asked: in one psycopg pipeline when the engine pipelines and ``pipelined``
+    says a round trip is saved; else one after another. A driver error comes out
+    as SQLAlchemy's, naming the statement that failed."""
+    current: tuple[str, dict[str, Any]] = ("COMMIT", {})
+    try:
+        if pipelined and connection.get_execution_options().get(PIPELINE_OPTION):
+            with driver.pipeline():
+                for cursor, (statement, params) in calls:
+                    current = (statement.sql, params)
+                    cursor.execute(statement.sql, params)
+                if commit:
+                    driver.commit()
+            return
+        for cursor, (statement, params) in calls:
+            current = (statement.sql, params)
+            cursor.execute(statement.sql, params)
+        if commit:
+            current = ("COMMIT", {})
+            driver.commit()
+    except _psycopg_error() as exc:
+        raise _as_sqlalchemy_error(connection, *current, exc) from exc
 
 
 _IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
@@ -321,11 +352,11 @@ AT_COMMIT = "ledger.at_commit"
 
 
 def at_commit(session: Session, statement: DriverStatement, params: dict[str, Any]) -> None:
-    """Run ``statement`` at the end of this transaction, in the round trip of its
-    COMMIT (PostgreSQL: one psycopg pipeline, the statements in the order queued,
-    then COMMIT). It must check itself: its result is never read, and an error
-    in it aborts the COMMIT, rolling the whole transaction back. Elsewhere
-    (SQLite) it runs now."""
+    """Run ``statement`` at the end of this transaction, right before its COMMIT
+    (PostgreSQL: the statements in the order queued, then COMMIT; with
+    ``DATABASE_PIPELINE``, all in one round trip). It must check itself: its
+    result is never read, and an error in it stops the COMMIT, rolling the whole
+    transaction back. Elsewhere (SQLite) it runs now."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         statement.rows(session, params)
@@ -334,9 +365,10 @@ def at_commit(session: Session, statement: DriverStatement, params: dict[str, An
 
 
 def _commit_with_queued(engine: Engine) -> None:
-    """At the DBAPI commit: the queued statements and COMMIT, in one round trip.
-    SQLAlchemy's own COMMIT that follows finds the transaction done (psycopg then
-    sends nothing). Dropped on rollback, and when a connection returns to the pool."""
+    """At the DBAPI commit: the queued statements and COMMIT (in one round trip
+    with ``DATABASE_PIPELINE``). SQLAlchemy's own COMMIT that follows finds the
+    transaction done (psycopg then sends nothing). Dropped on rollback, and when a
+    connection returns to the pool."""
 
     @event.listens_for(engine, "commit")
     def _send(connection: sa.Connection) -> None:
@@ -345,15 +377,8 @@ def _commit_with_queued(engine: Engine) -> None:
             return
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
-        last_sql, last_params = queued[-1][0].sql, queued[-1][1]
         cursor = _cursors(connection.info, driver, 1)[0]
-        try:
-            with driver.pipeline():
-                for statement, values in queued:
-                    cursor.execute(statement.sql, values)
-                driver.commit()
-        except _psycopg_error() as exc:
-            raise _as_sqlalchemy_error(connection, last_sql, last_params, exc) from exc
+        _execute(connection, driver, ((cursor, call) for call in queued), True, commit=True)
 
     @event.listens_for(engine, "rollback")
     def _drop(connection: sa.Connection) -> None:
@@ -382,7 +407,9 @@ class Database:
                 "pool_size": app.config.get("DB_POOL_SIZE", 5),
                 "max_overflow": app.config.get("DB_MAX_OVERFLOW", 10),
             }
-        engine = make_engine(app.config["DATABASE_URL"], **pool)
+        engine = make_engine(
+            app.config["DATABASE_URL"], pipeline=bool(app.config["DATABASE_PIPELINE"]), **pool
+        )
         state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.extensions["ledger.db"] = state
         app.teardown_appcontext(self._close)

@@ -1,6 +1,7 @@
-"""A money-moving request's Idempotency-Key is claimed in its first round trip, with
-the token lookup (PostgreSQL). Only a token that authenticates claims anything, and
-whatever then refuses the request (its role, its body) leaves the key free."""
+"""A money-moving request's Idempotency-Key is claimed with the token lookup, right
+behind it (PostgreSQL; with ``DATABASE_PIPELINE``, in the same round trip). Only a
+token that authenticates claims anything, and whatever then refuses the request (its
+role, its body) leaves the key free. Every test runs both ways."""
 
 from __future__ import annotations
 
@@ -13,11 +14,46 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import ApiToken
+from ledger.db import PIPELINE_OPTION
 from ledger.idempotency.models import IdempotencyKey
 from tests.disbursements.test_in_database import statements
 from tests.test_api_conventions import assert_problem
 
 pytestmark = pytest.mark.postgresql_only
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["one-after-another", "pipelined"])
+def pipelined(request, app):
+    """The engine with and without ``DATABASE_PIPELINE`` (an execution option that
+    the connections opened afterwards take)."""
+    engine = app.extensions["ledger.db"].engine
+    engine.update_execution_options(**{PIPELINE_OPTION: request.param})
+    yield request.param
+    engine.update_execution_options(**{PIPELINE_OPTION: False})
+
+
+def test_pipelines_carry_the_statements_only_when_set(ledger, pipelined, monkeypatch):
+    """Two pipelines a payment with the setting (the lookup with the claim; the
+    audit events, the answer and COMMIT), none without it, and the same payment."""
+    import psycopg
+
+    opened = []
+    pipeline = psycopg.Connection.pipeline
+
+    def counted(self: Any) -> Any:
+        opened.append(1)
+        return pipeline(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counted)
+    world = ledger.approved("100.00")
+    opened.clear()
+    key = str(uuid.uuid4())
+    paid = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+    assert paid.status_code == 201, paid.get_data(as_text=True)
+    assert len(opened) == (2 if pipelined else 0)
+    again = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+    assert again.get_json() == paid.get_json()
+    assert ledger.trial_balance(world["fund"]["id"])["balanced"] is True
 
 
 def claims(seen: list[str]) -> tuple[int, int]:
