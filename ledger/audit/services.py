@@ -133,8 +133,8 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
     return f'{head},"prev_hash":"', f'","request_id":{dumps(fields["request_id"])},"seq":'
 
 
-# PostgreSQL: the whole chain step is one statement, sent with the COMMIT in one
-# round trip (``ledger.db.at_commit``). It locks the head, links the events (sha256
+# PostgreSQL: the whole chain step is one statement, sent right before the COMMIT
+# (``ledger.db.at_commit``). It locks the head, links the events (sha256
 # of head + prev_hash + middle + seq + "}", exactly ``event_hash``), inserts them
 # and moves the head; the lock is then held only for this statement and the COMMIT
 # right behind it. Under READ COMMITTED, FOR UPDATE returns the head as the

@@ -53,7 +53,7 @@ def _authenticate(token: str) -> User | None:
     claim = claim_with_authentication()
     if claim is None:
         return authenticate(session, token)
-    # A money-moving request: its Idempotency-Key is claimed in the same round trip.
+    # A money-moving request: its Idempotency-Key is claimed right behind the lookup.
     try:
         user, claimed = authenticate_with(session, token, *claim)
     except OperationalError as exc:

@@ -75,9 +75,10 @@ def authenticate(session: Session, token: str) -> User | None:
 def authenticate_with(
     session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
 ) -> tuple[User | None, list[tuple[Any, ...]]]:
-    """``authenticate``, with ``statement`` run right after the lookup in the same
-    round trip; it is given the token's hash as ``:token_hash``, and must itself
-    do nothing for a token that is not valid. Its rows come back with the user."""
+    """``authenticate``, with ``statement`` run right after the lookup (in its
+    round trip with ``DATABASE_PIPELINE``); it is given the token's hash as
+    ``:token_hash``, and must itself do nothing for a token that is not valid. Its
+    rows come back with the user."""
     token_hash = hash_token(token)
     found, rows = rows_together(
         session,

@@ -100,7 +100,7 @@ _CLAIM_PG = """
 _CLAIM_BY_USER_PG = sa.text(
     _CLAIM_PG.format(claimant="SELECT CAST(:user_id AS bigint) AS user_id")
 ).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
-# The usual way: sent with the token lookup in the request's first round trip
+# The usual way: sent right behind the token lookup, with its BEGIN
 # (``claim_with_authentication``). The user is the token's, and only a token that
 # authenticates claims anything: revoked, expired or an inactive user's inserts
 # nothing (and the request ends in 401).
@@ -160,7 +160,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
 # The largest body whose key is claimed with the token lookup; a larger one (a
 # batch file) is claimed by the view's wrapper, after the view's own hooks.
 PRECLAIM_MAX_BODY = 64 * 1024
-# What the first round trip claimed (``claim_with_authentication``), kept on ``g``
+# What the claim behind the token lookup claimed (``claim_with_authentication``), kept on ``g``
 # for the view's ``idempotent`` wrapper.
 _PRECLAIM = "idempotency_preclaim"
 # (endpoint, method) -> whether its view is ``idempotent``.
@@ -184,9 +184,9 @@ def _is_idempotent_view() -> bool:
 
 
 def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None:
-    """The key claim of a money-moving request, to travel with the token lookup in
-    the request's first round trip (PostgreSQL); None when there is nothing to
-    claim that way (a read, no usable key: the view's wrapper answers that; SQLite).
+    """The key claim of a money-moving request, to be sent right behind the token
+    lookup (PostgreSQL); None when there is nothing to claim that way (a read, no
+    usable key: the view's wrapper answers that; SQLite).
     ``claimed_with_authentication`` takes the result."""
     if request.method in ("GET", "HEAD", "OPTIONS") or not _is_idempotent_view():
         return None
@@ -229,7 +229,7 @@ def _in_progress() -> RequestInProgress:
 
 
 def _preclaimed(user_id: int, key: str) -> tuple[str, int | None] | None:
-    """The first round trip's claim for ``key``: its fingerprint and the key row's
+    """The claim made with the token lookup for ``key``: its fingerprint and the key row's
     id (None: taken, and committed); None if no claim was made that way."""
     preclaim = g.pop(_PRECLAIM, None)
     if preclaim is None or preclaim["key"] != key or "rows" not in preclaim:
@@ -246,10 +246,10 @@ def idempotent(view: F) -> F:
     """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
 
     Two statements on the way: the key is claimed before the work, and the answer
-    stored after it, both in the request's transaction. On PostgreSQL neither has a
-    round trip of its own: the claim travels with the token lookup
-    (``claim_with_authentication``), the answer with the audit events and the
-    COMMIT."""
+    stored after it, both in the request's transaction. On PostgreSQL the claim goes
+    with the token lookup (``claim_with_authentication``), the answer with the audit
+    events right before the COMMIT (in one round trip each with
+    ``DATABASE_PIPELINE``)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -263,7 +263,7 @@ def idempotent(view: F) -> F:
         user = current_user()
         session = db.session
         preclaimed = _preclaimed(user.id, key)
-        if preclaimed is not None:  # claimed in the request's first round trip
+        if preclaimed is not None:  # claimed with the token lookup
             fingerprint, key_id = preclaimed
         else:
             fingerprint = _request_fingerprint()
@@ -279,7 +279,7 @@ def idempotent(view: F) -> F:
             "status_code": response.status_code,
             "body": response.get_data(as_text=True),
         }
-        # On PostgreSQL, stored in the round trip of the COMMIT, with the audit events.
+        # On PostgreSQL, stored right before the COMMIT, with the audit events.
         at_commit(session, _ANSWER_ROWS, answer)
         return response
 
