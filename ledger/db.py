@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -221,9 +222,17 @@ class DriverStatement:
     def __init__(self, statement: sa.Executable) -> None:
         from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-        self.statement = statement
+        self.statement: sa.Executable | None = statement
         dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
         self.sql = str(statement.compile(dialect=dialect))  # type: ignore[attr-defined]
+
+    @classmethod
+    def postgresql(cls, sql: str) -> DriverStatement:
+        """A statement written for psycopg (``%(name)s`` parameters), made of others'
+        ``sql``: PostgreSQL only."""
+        made = cls.__new__(cls)
+        made.statement, made.sql = None, sql
+        return made
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The statement's rows (none for a statement that returns nothing)."""
@@ -243,6 +252,7 @@ def rows_together(
     if connection.dialect.name != "postgresql":
         out = []
         for statement, params in calls:
+            assert statement.statement is not None, "a PostgreSQL-only statement"
             result = connection.execute(statement.statement, params)
             out.append([tuple(row) for row in result] if result.returns_rows else [])
         return out
@@ -351,17 +361,73 @@ def _as_sqlalchemy_error(
 AT_COMMIT = "ledger.at_commit"
 
 
-def at_commit(session: Session, statement: DriverStatement, params: dict[str, Any]) -> None:
+def at_commit(
+    session: Session,
+    statement: DriverStatement,
+    params: dict[str, Any],
+    *,
+    independent: bool = False,
+) -> None:
     """Run ``statement`` at the end of this transaction, right before its COMMIT
     (PostgreSQL: the statements in the order queued, then COMMIT; with
     ``DATABASE_PIPELINE``, all in one round trip). It must check itself: its
     result is never read, and an error in it stops the COMMIT, rolling the whole
-    transaction back. Elsewhere (SQLite) it runs now."""
+    transaction back. Elsewhere (SQLite) it runs now.
+
+    ``independent``: an INSERT, UPDATE or DELETE that neither reads what the
+    statements queued after it write nor writes what they read; on PostgreSQL it
+    then runs as a CTE of the next one, in the same statement (``_folded``)."""
+    if independent and not _MODIFYING.match(statement.sql):
+        raise ValueError("only an INSERT, UPDATE or DELETE can run as part of another")
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         statement.rows(session, params)
         return
-    connection.info.setdefault(AT_COMMIT, []).append((statement, params))
+    connection.info.setdefault(AT_COMMIT, []).append((statement, params, independent))
+
+
+_MODIFYING = re.compile(r"\s*(INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
+_WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s", re.IGNORECASE)
+_FOLDED: dict[tuple[DriverStatement, ...], DriverStatement] = {}
+
+
+def _folded(
+    queued: list[tuple[DriverStatement, dict[str, Any], bool]],
+) -> list[tuple[DriverStatement, dict[str, Any]]]:
+    """The queue as it is sent: each run of independent statements folded into the
+    statement after it as data-modifying CTEs, which PostgreSQL runs once whatever
+    the statement reads (their parameters must not clash); one statement, one
+    execution and one round trip fewer each."""
+    out: list[tuple[DriverStatement, dict[str, Any]]] = []
+    before: list[tuple[DriverStatement, dict[str, Any]]] = []
+    for statement, params, independent in queued:
+        if independent:
+            before.append((statement, params))
+            continue
+        merged = dict(params)
+        for _, values in before:
+            merged.update(values)
+        if before and len(merged) == len(params) + sum(len(v) for _, v in before):
+            out.append((_with_before([s for s, _ in before], statement), merged))
+        else:  # nothing to fold, or a parameter's name in two of them
+            out += [*before, (statement, params)]
+        before = []
+    return out + before
+
+
+def _with_before(before: list[DriverStatement], statement: DriverStatement) -> DriverStatement:
+    key = (*before, statement)
+    folded = _FOLDED.get(key)
+    if folded is None:
+        ctes = ", ".join(f"ledger_before_{i} AS ({s.sql})" for i, s in enumerate(before))
+        match = _WITH.match(statement.sql)
+        if match:
+            recursive = " RECURSIVE" if match.group(1) else ""
+            sql = f"WITH{recursive} {ctes}, {statement.sql[match.end() :]}"
+        else:
+            sql = f"WITH {ctes} {statement.sql}"
+        folded = _FOLDED[key] = DriverStatement.postgresql(sql)
+    return folded
 
 
 def _commit_with_queued(engine: Engine) -> None:
@@ -375,6 +441,7 @@ def _commit_with_queued(engine: Engine) -> None:
         queued = connection.info.pop(AT_COMMIT, None)
         if not queued:
             return
+        queued = _folded(queued)
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
         cursor = _cursors(connection.info, driver, 1)[0]

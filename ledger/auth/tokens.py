@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.db import DriverStatement, rows_together, utcnow
+from ledger.db import DriverStatement, is_postgresql, rows_together, utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -80,12 +80,36 @@ def authenticate_with(
     ``:token_hash``, and must itself do nothing for a token that is not valid. Its
     rows come back with the user."""
     token_hash = hash_token(token)
+    values = {**params, "token_hash": token_hash}
+    if is_postgresql(session):
+        # One statement: ``statement`` as a CTE of the lookup (PostgreSQL runs a
+        # data-modifying CTE once, whatever the query around it reads), its row
+        # beside each of the lookup's.
+        rows = _with_lookup(statement).rows(session, values)
+        width = len(_LOOKUP.selected_columns)
+        found = [row[:width] for row in rows]
+        return _user_from(session, found), [
+            row[width:] for row in rows[:1] if row[width] is not None
+        ]
     found, rows = rows_together(
-        session,
-        (_LOOKUP_ROWS, {"token_hash": token_hash}),
-        (statement, {**params, "token_hash": token_hash}),
+        session, (_LOOKUP_ROWS, {"token_hash": token_hash}), (statement, values)
     )
     return _user_from(session, found), rows
+
+
+_COMBINED: dict[DriverStatement, DriverStatement] = {}
+
+
+def _with_lookup(statement: DriverStatement) -> DriverStatement:
+    """The token lookup with ``statement`` (which returns at most one row) inside it."""
+    combined = _COMBINED.get(statement)
+    if combined is None:
+        combined = _COMBINED[statement] = DriverStatement.postgresql(
+            f"WITH done AS ({statement.sql}) "
+            f"SELECT lookup.*, done.* FROM ({_LOOKUP_ROWS.sql}) AS lookup "
+            "LEFT JOIN done ON true ORDER BY lookup.role"
+        )
+    return combined
 
 
 def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:

@@ -280,7 +280,7 @@ def idempotent(view: F) -> F:
             "body": response.get_data(as_text=True),
         }
         # On PostgreSQL, stored right before the COMMIT, with the audit events.
-        at_commit(session, _ANSWER_ROWS, answer)
+        at_commit(session, _ANSWER_ROWS, answer, independent=True)
         return response
 
     wrapper._idempotent = True  # type: ignore[attr-defined]

@@ -57,9 +57,9 @@ def test_pipelines_carry_the_statements_only_when_set(ledger, pipelined, monkeyp
 
 
 def claims(seen: list[str]) -> tuple[int, int]:
-    """(claims that travelled with the token lookup, claims made on their own)."""
-    inserts = [s for s in seen if s.lstrip().startswith("INSERT INTO idempotency_keys")]
-    with_token = sum("FROM api_tokens AS t" in s for s in inserts)
+    """(claims made inside the token lookup's statement, claims made on their own)."""
+    inserts = [s for s in seen if "INSERT INTO idempotency_keys" in s]
+    with_token = sum("FROM users JOIN api_tokens" in s for s in inserts)
     return with_token, len(inserts) - with_token
 
 
@@ -86,9 +86,9 @@ def test_the_key_is_claimed_with_the_token_lookup(app, ledger, session):
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.get_json() == again.get_json()
-    # The lookup comes first, the claim right behind it, in the same round trip.
-    lookups = [i for i, s in enumerate(seen) if "FROM users JOIN api_tokens" in s]
-    assert len(lookups) == 2 and "FROM api_tokens AS t" in seen[lookups[0] + 1]
+    # The claim is part of the lookup's statement: one statement, one round trip.
+    lookups = [s for s in seen if "FROM users JOIN api_tokens" in s]
+    assert len(lookups) == 2 and all("FROM api_tokens AS t" in s for s in lookups)
     assert claims(seen) == (2, 0)
     assert keys_stored(session, key) == 1
     reversed_ = ledger.raw(
@@ -158,3 +158,48 @@ def test_a_batch_file_over_the_general_body_limit_is_still_read(app, ledger, mon
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", len(data) // 2)
     batch = submit(ledger, world, data)
     assert batch["progress"]["rows"]["total"] == 40
+
+
+def test_the_answer_runs_inside_the_audit_chain_statement(app, ledger, session):
+    """The stored answer is an independent UPDATE: it runs as a CTE of the chain
+    step, one statement, and is stored all the same (the replay shows it)."""
+    world = ledger.approved("100.00")
+    key = str(uuid.uuid4())
+    with statements(app) as seen:
+        paid = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+    assert paid.status_code == 201
+    answers = [s for s in seen if "UPDATE idempotency_keys" in s]
+    assert len(answers) == 1 and "audit_chain_head" in answers[0]
+    session.expire_all()
+    stored = session.scalars(sa.select(IdempotencyKey).where(IdempotencyKey.key == key)).one()
+    assert stored.status_code == 201 and stored.response_body is not None
+    again = ledger.raw("POST", "/disbursements", "treasurer", pay_body(world, "P-1"), key=key)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json() == paid.get_json()
+
+
+def test_folding_keeps_statements_apart_when_it_must():
+    from ledger.db import DriverStatement, _folded
+
+    update = DriverStatement.postgresql("UPDATE t SET a = %(a)s")
+    chain = DriverStatement.postgresql("WITH RECURSIVE x AS (SELECT 1) SELECT %(b)s")
+    plain = DriverStatement.postgresql("SELECT %(a)s")
+    folded = _folded([(update, {"a": 1}, True), (chain, {"b": 2}, False)])
+    assert [(s.sql, p) for s, p in folded] == [
+        (
+            "WITH RECURSIVE ledger_before_0 AS (UPDATE t SET a = %(a)s), x AS (SELECT 1) "
+            "SELECT %(b)s",
+            {"a": 1, "b": 2},
+        )
+    ]
+    # A parameter's name in both: sent one after the other, as queued.
+    apart = _folded([(update, {"a": 1}, True), (plain, {"a": 3}, False)])
+    assert [s for s, _ in apart] == [update, plain]
+    # Nothing after it to run within: on its own.
+    assert [s for s, _ in _folded([(update, {"a": 1}, True)])] == [update]
+
+
+def test_only_a_data_modifying_statement_can_be_independent(app, session):
+    from ledger.db import DriverStatement, at_commit
+
+    with pytest.raises(ValueError, match="INSERT, UPDATE or DELETE"):
+        at_commit(session, DriverStatement.postgresql("SELECT 1"), {}, independent=True)
