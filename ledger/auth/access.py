@@ -53,7 +53,7 @@ def _authenticate(token: str) -> User | None:
     claim = claim_with_authentication()
     if claim is None:
         return authenticate(session, token)
-    # A money-moving request: its Idempotency-Key is claimed right behind the lookup.
+    # A money-moving request: its Idempotency-Key is claimed by the lookup's statement.
     try:
         user, claimed = authenticate_with(session, token, *claim)
     except OperationalError as exc:

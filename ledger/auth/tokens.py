@@ -75,8 +75,8 @@ def authenticate(session: Session, token: str) -> User | None:
 def authenticate_with(
     session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
 ) -> tuple[User | None, list[tuple[Any, ...]]]:
-    """``authenticate``, with ``statement`` run right after the lookup (in its
-    round trip with ``DATABASE_PIPELINE``); it is given the token's hash as
+    """``authenticate``, with ``statement`` (returning at most one row) run with
+    the lookup: on PostgreSQL inside it, as its CTE. It is given the token's hash as
     ``:token_hash``, and must itself do nothing for a token that is not valid. Its
     rows come back with the user."""
     token_hash = hash_token(token)

@@ -100,7 +100,7 @@ _CLAIM_PG = """
 _CLAIM_BY_USER_PG = sa.text(
     _CLAIM_PG.format(claimant="SELECT CAST(:user_id AS bigint) AS user_id")
 ).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
-# The usual way: sent right behind the token lookup, with its BEGIN
+# The usual way: run inside the token lookup's statement, as its CTE
 # (``claim_with_authentication``). The user is the token's, and only a token that
 # authenticates claims anything: revoked, expired or an inactive user's inserts
 # nothing (and the request ends in 401).
@@ -184,8 +184,8 @@ def _is_idempotent_view() -> bool:
 
 
 def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None:
-    """The key claim of a money-moving request, to be sent right behind the token
-    lookup (PostgreSQL); None when there is nothing to claim that way (a read, no
+    """The key claim of a money-moving request, to run inside the token lookup's
+    statement (PostgreSQL); None when there is nothing to claim that way (a read, no
     usable key: the view's wrapper answers that; SQLite).
     ``claimed_with_authentication`` takes the result."""
     if request.method in ("GET", "HEAD", "OPTIONS") or not _is_idempotent_view():
@@ -246,10 +246,10 @@ def idempotent(view: F) -> F:
     """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
 
     Two statements on the way: the key is claimed before the work, and the answer
-    stored after it, both in the request's transaction. On PostgreSQL the claim goes
-    with the token lookup (``claim_with_authentication``), the answer with the audit
-    events right before the COMMIT (in one round trip each with
-    ``DATABASE_PIPELINE``)."""
+    stored after it, both in the request's transaction. On PostgreSQL neither is a
+    statement of its own: the claim runs inside the token lookup
+    (``claim_with_authentication``), the answer inside the audit chain step, right
+    before the COMMIT."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -279,7 +279,7 @@ def idempotent(view: F) -> F:
             "status_code": response.status_code,
             "body": response.get_data(as_text=True),
         }
-        # On PostgreSQL, stored right before the COMMIT, with the audit events.
+        # On PostgreSQL, stored right before the COMMIT, inside the audit chain step.
         at_commit(session, _ANSWER_ROWS, answer, independent=True)
         return response
 

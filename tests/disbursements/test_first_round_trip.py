@@ -1,7 +1,8 @@
-"""A money-moving request's Idempotency-Key is claimed with the token lookup, right
-behind it (PostgreSQL; with ``DATABASE_PIPELINE``, in the same round trip). Only a
+"""A money-moving request's Idempotency-Key is claimed by the token lookup's own
+statement, and its answer stored by the audit chain step's (PostgreSQL). Only a
 token that authenticates claims anything, and whatever then refuses the request (its
-role, its body) leaves the key free. Every test runs both ways."""
+role, its body) leaves the key free. Every test runs with and without
+``DATABASE_PIPELINE``."""
 
 from __future__ import annotations
 
