@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.audit import services as audit_services
+from ledger.db import PIPELINE_OPTION
 
 
 def owner_edit(session, sql, **params):
@@ -180,10 +181,17 @@ def test_concurrent_writers_make_one_gap_free_verifiable_chain(app, ledger):
 
 
 @pytest.mark.postgresql_only
-def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(ledger, monkeypatch):
-    """PostgreSQL sends the chain step with the COMMIT, its result unread: the step
-    checks itself, and a failed check aborts the COMMIT. Nothing of the request
-    stays: not its effect, not its Idempotency-Key (the retry does the work)."""
+@pytest.mark.parametrize("pipelined", [False, True], ids=["one-after-another", "pipelined"])
+def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(
+    app, ledger, monkeypatch, pipelined
+):
+    """PostgreSQL sends the chain step right before the COMMIT (in its round trip
+    with DATABASE_PIPELINE), its result unread: the step checks itself, and a failed
+    check stops the COMMIT. Nothing of the request stays: not its effect, not its
+    Idempotency-Key (the retry does the work)."""
+    engine = app.extensions["ledger.db"].engine
+    monkeypatch.setattr(engine, "_execution_options", engine._execution_options)  # kept
+    engine.update_execution_options(**{PIPELINE_OPTION: pipelined})
     real = audit_services.at_commit
 
     def miscounted(session, statement, params):  # type: ignore[no-untyped-def]
