@@ -29,9 +29,9 @@ class Defaults:
     # PostgreSQL: an ordinary payment runs as one database function (ledger_disburse,
     # docs/architecture.md); anything else, and SQLite, takes the Python path.
     PAYMENTS_IN_DATABASE = True
-    # PostgreSQL: statements that can travel together (the token lookup and the
-    # key's claim; the audit events, the stored answer and COMMIT) go in one round
-    # trip, a psycopg pipeline. Off: one after another, which costs the app server
+    # PostgreSQL: statements that can travel together (a transaction's BEGIN and
+    # its first statement; the audit chain step and COMMIT) go in one round trip, a
+    # psycopg pipeline. Off: one after another, which costs the app server
     # less CPU (about 6% more payments/s with the database on the same machine,
     # docs/benchmarks.md); on for a database across a network, where round trips
     # cost more than CPU.

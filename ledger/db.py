@@ -11,7 +11,7 @@ import contextvars
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -235,33 +235,22 @@ class DriverStatement:
         return made
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows (none for a statement that returns nothing)."""
-        return rows_together(session, (self, params))[0]
-
-
-def rows_together(
-    session: Session, *calls: tuple[DriverStatement, dict[str, Any]]
-) -> list[list[tuple[Any, ...]]]:
-    """Each statement's rows, the statements run in order; an error in one stops
-    those after it and aborts the transaction. On PostgreSQL with the
-    ``DATABASE_PIPELINE`` setting they travel in one round trip (a psycopg
-    pipeline, the transaction's BEGIN ahead of them when it is the first);
-    otherwise one after another, which costs the client less CPU than the
-    pipeline's own machinery where the database is near (docs/architecture.md)."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        out = []
-        for statement, params in calls:
-            assert statement.statement is not None, "a PostgreSQL-only statement"
-            result = connection.execute(statement.statement, params)
-            out.append([tuple(row) for row in result] if result.returns_rows else [])
-        return out
-    driver: Any = connection.connection.driver_connection
-    cursors = _cursors(connection.info, driver, len(calls))
-    _announce(connection, calls)
-    pipelined = len(calls) > 1 or driver.pgconn.transaction_status == _IDLE
-    _execute(connection, driver, zip(cursors, calls, strict=False), pipelined)
-    return [_fetched(cursor) for cursor in cursors]
+        """The statement's rows (none for a statement that returns nothing). On
+        PostgreSQL with the ``DATABASE_PIPELINE`` setting, a transaction's first
+        statement travels with its BEGIN (a psycopg pipeline); otherwise psycopg
+        sends the BEGIN on its own, which costs the client less CPU than the
+        pipeline's machinery where the database is near (docs/architecture.md)."""
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            assert self.statement is not None, "a PostgreSQL-only statement"
+            result = connection.execute(self.statement, params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+        driver: Any = connection.connection.driver_connection
+        cursor = _cursor(connection.info, driver)
+        _announce(connection, [(self, params)])
+        first = driver.pgconn.transaction_status == _IDLE
+        _execute(connection, driver, cursor, [(self, params)], pipelined=first)
+        return _fetched(cursor)
 
 
 PIPELINE_OPTION = "ledger_pipeline"  # the engine's execution option: DATABASE_PIPELINE
@@ -270,25 +259,27 @@ PIPELINE_OPTION = "ledger_pipeline"  # the engine's execution option: DATABASE_P
 def _execute(
     connection: sa.Connection,
     driver: Any,
-    calls: Iterable[tuple[Any, tuple[DriverStatement, dict[str, Any]]]],
+    cursor: Any,
+    calls: Sequence[tuple[DriverStatement, dict[str, Any]]],
+    *,
     pipelined: bool,
     commit: bool = False,
 ) -> None:
-    """Each (cursor, (statement, parameters)) executed in order, then COMMIT if
-    asked: in one psycopg pipeline when the engine pipelines and ``pipelined``
-    says a round trip is saved; else one after another. A driver error comes out
-    as SQLAlchemy's, naming the statement that failed."""
+    """Each (statement, parameters) executed in order on ``cursor``, then COMMIT if
+    asked: in one psycopg pipeline when the engine pipelines and ``pipelined`` says
+    a round trip is saved; else one after another. A driver error comes out as
+    SQLAlchemy's, naming the statement that failed."""
     current: tuple[str, dict[str, Any]] = ("COMMIT", {})
     try:
         if pipelined and connection.get_execution_options().get(PIPELINE_OPTION):
             with driver.pipeline():
-                for cursor, (statement, params) in calls:
+                for statement, params in calls:
                     current = (statement.sql, params)
                     cursor.execute(statement.sql, params)
                 if commit:
                     driver.commit()
             return
-        for cursor, (statement, params) in calls:
+        for statement, params in calls:
             current = (statement.sql, params)
             cursor.execute(statement.sql, params)
         if commit:
@@ -319,18 +310,14 @@ def _fetched(cursor: Any) -> list[tuple[Any, ...]]:
 _CURSORS = "ledger.cursors"
 
 
-def _cursors(info: dict[str, Any], driver: Any, count: int) -> list[Any]:
-    """Psycopg cursors kept with the connection, ``count`` of them: a cursor is
-    reusable, and making one (its adapters, its state) for every statement costs
-    more than the statement's own formatting. A statement run with others in one
-    pipeline needs a cursor of its own to keep its rows."""
+def _cursor(info: dict[str, Any], driver: Any) -> Any:
+    """A psycopg cursor kept with the connection: a cursor is reusable, and making
+    one (its adapters, its state) for every statement costs more than the
+    statement's own formatting."""
     kept = info.get(_CURSORS)
-    if kept is None or kept[0] is not driver or kept[1][0].closed:
-        kept = info[_CURSORS] = (driver, [driver.cursor()])
-    cursors: list[Any] = kept[1]
-    while len(cursors) < count:
-        cursors.append(driver.cursor())
-    return cursors[:count] if count < len(cursors) else cursors
+    if kept is None or kept[0] is not driver or kept[1].closed:
+        kept = info[_CURSORS] = (driver, driver.cursor())
+    return kept[1]
 
 
 def _announce(connection: sa.Connection, sent: Sequence[tuple[DriverStatement, Any]]) -> None:
@@ -444,8 +431,8 @@ def _commit_with_queued(engine: Engine) -> None:
         queued = _folded(queued)
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
-        cursor = _cursors(connection.info, driver, 1)[0]
-        _execute(connection, driver, ((cursor, call) for call in queued), True, commit=True)
+        cursor = _cursor(connection.info, driver)
+        _execute(connection, driver, cursor, queued, pipelined=True, commit=True)
 
     @event.listens_for(engine, "rollback")
     def _drop(connection: sa.Connection) -> None:

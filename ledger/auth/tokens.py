@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ledger.auth.models import ApiToken, User, UserRole
-from ledger.db import DriverStatement, is_postgresql, rows_together, utcnow
+from ledger.db import DriverStatement, utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -75,26 +75,15 @@ def authenticate(session: Session, token: str) -> User | None:
 def authenticate_with(
     session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
 ) -> tuple[User | None, list[tuple[Any, ...]]]:
-    """``authenticate``, with ``statement`` (returning at most one row) run with
-    the lookup: on PostgreSQL inside it, as its CTE. It is given the token's hash as
-    ``:token_hash``, and must itself do nothing for a token that is not valid. Its
-    rows come back with the user."""
-    token_hash = hash_token(token)
-    values = {**params, "token_hash": token_hash}
-    if is_postgresql(session):
-        # One statement: ``statement`` as a CTE of the lookup (PostgreSQL runs a
-        # data-modifying CTE once, whatever the query around it reads), its row
-        # beside each of the lookup's.
-        rows = _with_lookup(statement).rows(session, values)
-        width = len(_LOOKUP.selected_columns)
-        found = [row[:width] for row in rows]
-        return _user_from(session, found), [
-            row[width:] for row in rows[:1] if row[width] is not None
-        ]
-    found, rows = rows_together(
-        session, (_LOOKUP_ROWS, {"token_hash": token_hash}), (statement, values)
-    )
-    return _user_from(session, found), rows
+    """``authenticate``, with ``statement`` (returning at most one row) run inside
+    the lookup, as its CTE: one statement (PostgreSQL only; PostgreSQL runs a
+    data-modifying CTE once, whatever the query around it reads). It is given the
+    token's hash as ``:token_hash``, and must itself do nothing for a token that is
+    not valid. Its row comes back with the user."""
+    rows = _with_lookup(statement).rows(session, {**params, "token_hash": hash_token(token)})
+    width = len(_LOOKUP.selected_columns)
+    found = [row[:width] for row in rows]
+    return _user_from(session, found), [row[width:] for row in rows[:1] if row[width] is not None]
 
 
 _COMBINED: dict[DriverStatement, DriverStatement] = {}

@@ -160,8 +160,8 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
 # The largest body whose key is claimed with the token lookup; a larger one (a
 # batch file) is claimed by the view's wrapper, after the view's own hooks.
 PRECLAIM_MAX_BODY = 64 * 1024
-# What the claim behind the token lookup claimed (``claim_with_authentication``), kept on ``g``
-# for the view's ``idempotent`` wrapper.
+# What the token lookup's statement claimed (``claim_with_authentication``), kept
+# on ``g`` for the view's ``idempotent`` wrapper.
 _PRECLAIM = "idempotency_preclaim"
 # (endpoint, method) -> whether its view is ``idempotent``.
 _IDEMPOTENT_VIEWS: dict[tuple[str, str], bool] = {}
@@ -229,8 +229,8 @@ def _in_progress() -> RequestInProgress:
 
 
 def _preclaimed(user_id: int, key: str) -> tuple[str, int | None] | None:
-    """The claim made with the token lookup for ``key``: its fingerprint and the key row's
-    id (None: taken, and committed); None if no claim was made that way."""
+    """The claim the token lookup made for ``key``: its fingerprint and the key
+    row's id (None: taken, and committed); None if no claim was made that way."""
     preclaim = g.pop(_PRECLAIM, None)
     if preclaim is None or preclaim["key"] != key or "rows" not in preclaim:
         return None
