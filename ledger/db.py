@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -375,7 +376,6 @@ def at_commit(
 
 _MODIFYING = re.compile(r"\s*(INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
 _WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s", re.IGNORECASE)
-_FOLDED: dict[tuple[DriverStatement, ...], DriverStatement] = {}
 
 
 def _folded(
@@ -395,26 +395,25 @@ def _folded(
         for _, values in before:
             merged.update(values)
         if before and len(merged) == len(params) + sum(len(v) for _, v in before):
-            out.append((_with_before([s for s, _ in before], statement), merged))
+            out.append((_with_before(tuple(s for s, _ in before), statement), merged))
         else:  # nothing to fold, or a parameter's name in two of them
             out += [*before, (statement, params)]
         before = []
     return out + before
 
 
-def _with_before(before: list[DriverStatement], statement: DriverStatement) -> DriverStatement:
-    key = (*before, statement)
-    folded = _FOLDED.get(key)
-    if folded is None:
-        ctes = ", ".join(f"ledger_before_{i} AS ({s.sql})" for i, s in enumerate(before))
-        match = _WITH.match(statement.sql)
-        if match:
-            recursive = " RECURSIVE" if match.group(1) else ""
-            sql = f"WITH{recursive} {ctes}, {statement.sql[match.end() :]}"
-        else:
-            sql = f"WITH {ctes} {statement.sql}"
-        folded = _FOLDED[key] = DriverStatement.postgresql(sql)
-    return folded
+@functools.cache
+def _with_before(
+    before: tuple[DriverStatement, ...], statement: DriverStatement
+) -> DriverStatement:
+    """``statement`` with ``before`` as its first CTEs (cached: the same text each
+    time, so psycopg prepares it)."""
+    ctes = ", ".join(f"ledger_before_{i} AS ({s.sql})" for i, s in enumerate(before))
+    match = _WITH.match(statement.sql)
+    if match is None:
+        return DriverStatement.postgresql(f"WITH {ctes} {statement.sql}")
+    recursive = " RECURSIVE" if match.group(1) else ""
+    return DriverStatement.postgresql(f"WITH{recursive} {ctes}, {statement.sql[match.end() :]}")
 
 
 def _commit_with_queued(engine: Engine) -> None:

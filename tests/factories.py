@@ -266,3 +266,13 @@ class LedgerDriver:
     def trial_balance(self, fund_id: int, as_of: str | None = None) -> Any:
         query = f"?fund_id={fund_id}" + (f"&as_of={as_of}" if as_of else "")
         return self.get(f"/reports/trial-balance{query}")
+
+
+def use_pipeline(app: Flask, monkeypatch: Any, on: bool) -> None:
+    """The app's engine with ``DATABASE_PIPELINE`` on or off for this test (an
+    execution option the connections opened afterwards take), restored after it."""
+    from ledger.db import PIPELINE_OPTION
+
+    engine = app.extensions["ledger.db"].engine
+    monkeypatch.setattr(engine, "_execution_options", engine._execution_options)
+    engine.update_execution_options(**{PIPELINE_OPTION: on})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import Any
@@ -86,19 +87,14 @@ def authenticate_with(
     return _user_from(session, found), [row[width:] for row in rows[:1] if row[width] is not None]
 
 
-_COMBINED: dict[DriverStatement, DriverStatement] = {}
-
-
+@functools.cache
 def _with_lookup(statement: DriverStatement) -> DriverStatement:
     """The token lookup with ``statement`` (which returns at most one row) inside it."""
-    combined = _COMBINED.get(statement)
-    if combined is None:
-        combined = _COMBINED[statement] = DriverStatement.postgresql(
-            f"WITH done AS ({statement.sql}) "
-            f"SELECT lookup.*, done.* FROM ({_LOOKUP_ROWS.sql}) AS lookup "
-            "LEFT JOIN done ON true ORDER BY lookup.role"
-        )
-    return combined
+    return DriverStatement.postgresql(
+        f"WITH done AS ({statement.sql}) "
+        f"SELECT lookup.*, done.* FROM ({_LOOKUP_ROWS.sql}) AS lookup "
+        "LEFT JOIN done ON true ORDER BY lookup.role"
+    )
 
 
 def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.audit import services as audit_services
-from ledger.db import PIPELINE_OPTION
+from tests.factories import use_pipeline
 
 
 def owner_edit(session, sql, **params):
@@ -189,9 +189,7 @@ def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(
     with DATABASE_PIPELINE), its result unread: the step checks itself, and a failed
     check stops the COMMIT. Nothing of the request stays: not its effect, not its
     Idempotency-Key (the retry does the work)."""
-    engine = app.extensions["ledger.db"].engine
-    monkeypatch.setattr(engine, "_execution_options", engine._execution_options)  # kept
-    engine.update_execution_options(**{PIPELINE_OPTION: pipelined})
+    use_pipeline(app, monkeypatch, pipelined)
     real = audit_services.at_commit
 
     def miscounted(session, statement, params):  # type: ignore[no-untyped-def]

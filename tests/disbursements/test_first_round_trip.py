@@ -15,22 +15,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import ApiToken
-from ledger.db import PIPELINE_OPTION
 from ledger.idempotency.models import IdempotencyKey
 from tests.disbursements.test_in_database import statements
+from tests.factories import use_pipeline
 from tests.test_api_conventions import assert_problem
 
 pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture(autouse=True, params=[False, True], ids=["one-after-another", "pipelined"])
-def pipelined(request, app):
-    """The engine with and without ``DATABASE_PIPELINE`` (an execution option that
-    the connections opened afterwards take)."""
-    engine = app.extensions["ledger.db"].engine
-    engine.update_execution_options(**{PIPELINE_OPTION: request.param})
-    yield request.param
-    engine.update_execution_options(**{PIPELINE_OPTION: False})
+def pipelined(request, app, monkeypatch):
+    """The engine with and without ``DATABASE_PIPELINE``."""
+    use_pipeline(app, monkeypatch, request.param)
+    return request.param
 
 
 def test_pipelines_carry_the_statements_only_when_set(ledger, pipelined, monkeypatch):
