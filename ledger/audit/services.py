@@ -149,7 +149,7 @@ _CHAIN_PG = sa.text(
         SELECT * FROM json_to_recordset(CAST(:events AS json)) AS e(
             i int, head text, middle text, occurred_at timestamptz, actor_id bigint,
             actor_name text, action text, entity_type text, entity_id text,
-            request_id text, before text, after text)
+            request_id text, before json, after json)
     ), chain(i, seq, prev_hash, hash) AS (
         SELECT 0, head.seq, NULL::text, head.hash::text FROM head
         UNION ALL
@@ -162,8 +162,8 @@ _CHAIN_PG = sa.text(
         INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, action, entity_type,
                                   entity_id, request_id, before, after, prev_hash, hash)
         SELECT chain.seq, ev.occurred_at, ev.actor_id, ev.actor_name, ev.action,
-               ev.entity_type, ev.entity_id, ev.request_id, CAST(ev.before AS json),
-               CAST(ev.after AS json), chain.prev_hash, chain.hash
+               ev.entity_type, ev.entity_id, ev.request_id, coalesce(ev.before, 'null'),
+               coalesce(ev.after, 'null'), chain.prev_hash, chain.hash
         FROM chain JOIN ev ON ev.i = chain.i
         RETURNING seq
     ), moved AS (
@@ -186,6 +186,9 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
     rows = []
     for i, fields in enumerate(pending, start=1):
         head, middle = _canonical_parts(fields)
+        # ``before`` and ``after`` travel as JSON inside the rows' JSON: PostgreSQL
+        # keeps a json value's text as written, which is what the JSON column's own
+        # serializer (SQLAlchemy's: json.dumps) would have written; None as JSON null.
         rows.append(
             {
                 **fields,
@@ -193,9 +196,6 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
                 "head": head,
                 "middle": middle,
                 "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
-                # As the JSON column's own serializer writes them (SQLAlchemy: json.dumps).
-                "before": json.dumps(fields["before"]),
-                "after": json.dumps(fields["after"]),
             }
         )
     at_commit(session, _CHAIN_DRIVER, {"events": json.dumps(rows), "count": len(rows)})

@@ -118,9 +118,12 @@ def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:
     roles = [UserRole(user_id=user_id, role=r[-1]) for r in rows if r[-1] is not None]
     for loaded in (user, *roles):
         make_transient_to_detached(loaded)
-    set_committed_value(user, "role_rows", roles)
     if session.identity_map.get(identity_key(User, user_id)) is not None:
+        set_committed_value(user, "role_rows", roles)
         return session.merge(user, load=False)  # already loaded here: the session's copy
-    # A request's fresh session: attached as it is, no copy (merge cost ~5% of a GET).
+    # A request's fresh session: attached as it is, no copy (merge cost ~5% of a GET),
+    # before its roles are set, so that adding it does not cascade through them
+    # (roles are written only with a new user: auth.services.create_user).
     session.add(user)
+    set_committed_value(user, "role_rows", roles)
     return user

@@ -27,6 +27,7 @@ import json
 import threading
 from collections.abc import Callable
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,7 +47,6 @@ from ledger.db import (
     utcnow,
 )
 from ledger.disbursements.models import Disbursement
-from ledger.funding.models import Fund
 from ledger.money import Money
 from ledger.payees.models import Payee
 
@@ -82,9 +82,14 @@ def disburse_in_database(
     reference: str,
     paid_on: dt.date,
     fx_rate: Decimal | None,
-) -> Disbursement | None:
-    """The payment, paid by ``ledger_disburse()``; or None, having written nothing,
-    when the Python path must decide."""
+) -> SimpleNamespace | None:
+    """The payment, paid by ``ledger_disburse()``, as the response shows it; or None,
+    having written nothing, when the Python path must decide.
+
+    The payment comes back as the row's values (as the ORM would load them) and the
+    fund's base currency, in a plain namespace: nothing reads it but the response's
+    schema, and a mapped ``Disbursement`` with its ``Fund`` attached cost more to
+    build (the ORM's instrumentation) than the rest of the answer."""
     from ledger.compliance.services import assert_payable
     from ledger.screening.names import MATCHER_VERSION
     from ledger.screening.services import cached_index, review_threshold
@@ -122,8 +127,8 @@ def disburse_in_database(
     ((paid, request_before, payee_digest),) = rows
     values = from_json(Disbursement, paid)
     values["screening"] = screening
-    disbursement = Disbursement(**values)
-    disbursement.fund = Fund(id=disbursement.fund_id, base_currency=disbursement.currency)
+    # The function pays in the fund's base currency only.
+    disbursement = SimpleNamespace(**values, base_currency=values["currency"])
 
     url = session.get_bind().engine.url  # the database (a URL hashes by its parts)
     key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, payee_digest)
@@ -152,7 +157,7 @@ def disburse_in_database(
     # snapshot() of each row, from the values it was built from (from_json keeps the
     # mapper's column order); the request's as it was locked.
     made = jsonable(values)
-    before = {k: jsonable(v) for k, v in from_json(SpendingRequest, request_before).items()}
+    before = snapshot_from_json(SpendingRequest, request_before)
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
     record(session, actor, "disbursement.made", ("disbursements", disbursement.id), after=made)
     record(
@@ -169,11 +174,22 @@ def disburse_in_database(
 def from_json(model: type[Base], text: str) -> dict[str, Any]:
     """A row as PostgreSQL's ``to_jsonb`` wrote it, as the model's attributes with
     the Python values the ORM would have loaded, in the mapper's column order."""
-    data = json.loads(text)
+    data = json.loads(text, parse_float=Decimal)  # numeric: exact
     values: dict[str, Any] = {}
     for key, name, convert in _converters(model):
         raw = data[name]
         values[key] = raw if raw is None or convert is None else convert(raw)
+    return values
+
+
+def snapshot_from_json(model: type[Base], text: str) -> dict[str, Any]:
+    """A row as ``to_jsonb`` wrote it, as ``snapshot`` would keep it: ``from_json``
+    then ``jsonable``, in one pass (a value taken as it is stays as it is)."""
+    data = json.loads(text, parse_float=Decimal)  # numeric: exact
+    values: dict[str, Any] = {}
+    for key, name, convert in _converters(model):
+        raw = data[name]
+        values[key] = raw if raw is None or convert is None else jsonable(convert(raw))
     return values
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,7 +51,7 @@ def disburse(
     reference: str,
     paid_on: dt.date,
     fx_rate: Decimal | None = None,
-) -> Disbursement:
+) -> Disbursement | SimpleNamespace:
     """Pay ``amount`` against an approved request.
 
     The request's row is locked before its remaining amount is read, so that
@@ -58,7 +59,8 @@ def disburse(
     payee is checked again now: a restriction set after approval still refuses.
 
     On PostgreSQL an ordinary payment is made by one database function
-    (``in_database``); what it leaves, and every refusal, is decided here."""
+    (``in_database``), and comes back as its values, not a mapped instance; what
+    it leaves, and every refusal, is decided here."""
     paid = disburse_in_database(
         session,
         actor,
