@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.db import Base, DriverStatement, at_commit, utcnow
 
 PENDING = "audit_pending"
@@ -54,7 +54,7 @@ def snapshot(obj: Base) -> dict[str, Any]:
 
 def record(
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     entity: Base | tuple[str, int | str | None],
     *,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from sqlalchemy.exc import OperationalError
 
-from ledger.auth.models import User
+from ledger.auth.models import Caller
 from ledger.auth.tokens import authenticate, authenticate_with
 from ledger.db import db
 from ledger.errors import Forbidden, Unauthenticated
@@ -41,7 +41,7 @@ def load_user() -> None:
     db.session.info["actor_id"] = user.id
 
 
-def _authenticate(token: str) -> User | None:
+def _authenticate(token: str) -> Caller | None:
     # Not at the top: the idempotency module needs this one's current_user.
     from ledger.idempotency.services import (
         claim_with_authentication,
@@ -68,8 +68,10 @@ def _authenticate(token: str) -> User | None:
     return user
 
 
-def current_user() -> User:
-    user: User | None = getattr(g, "user", None)
+def current_user() -> Caller:
+    """The request's caller (``auth.models.Caller``: their row and roles as the
+    token lookup read them; not a mapped ``User``)."""
+    user: Caller | None = getattr(g, "user", None)
     if user is None:
         raise Unauthenticated("This operation needs 'Authorization: Bearer <token>'.")
     return user

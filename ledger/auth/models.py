@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,3 +57,42 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class Actor(Protocol):
+    """Who does something, as services see them: a ``User`` row, or the caller of
+    a request as authenticated (``Caller``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def institution(self) -> str | None: ...
+
+    @property
+    def is_chair(self) -> bool: ...
+
+    def has_role(self, *roles: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The user a request's token belongs to, as the token lookup read them: their
+    row and roles, immutable; not a mapped instance. Nothing in a request changes
+    its own caller, and building a ``User`` with its roles into the session cost
+    more CPU than the rest of the authentication (docs/benchmarks.md, "Write
+    path"). A service that changes a user loads it."""
+
+    id: int
+    name: str
+    institution: str | None
+    is_chair: bool
+    active: bool
+    created_at: dt.datetime
+    roles: tuple[str, ...]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r in roles for r in self.roles)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import ApiToken, User, UserRole
+from ledger.auth.models import Actor, ApiToken, User, UserRole
 from ledger.auth.tokens import issue_token
 from ledger.db import get_or_404, utcnow
 from ledger.errors import Conflict, Forbidden
@@ -14,7 +14,7 @@ from ledger.errors import Conflict, Forbidden
 
 def create_user(
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     *,
     name: str,
     roles: list[str],
@@ -38,7 +38,7 @@ def create_user(
 
 
 def create_token(
-    session: Session, actor: User | None, user: User, *, lifetime_days: int | None
+    session: Session, actor: Actor | None, user: User, *, lifetime_days: int | None
 ) -> tuple[str, ApiToken]:
     """Issue a token: returned once, kept only as a hash."""
     value = issue_token(session, user, lifetime_days=lifetime_days)
@@ -50,7 +50,7 @@ def create_token(
     return value, token
 
 
-def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     """Revoke a token: an admin may revoke any, a user their own."""
     token = get_or_404(session, ApiToken, token_id)
     if token.user_id != actor.id and not actor.has_role("admin"):

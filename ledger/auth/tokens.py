@@ -9,11 +9,9 @@ import secrets
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import Session
 
-from ledger.auth.models import ApiToken, User, UserRole
+from ledger.auth.models import ApiToken, Caller, User, UserRole
 from ledger.db import DriverStatement, utcnow
 
 TOKEN_PREFIX = "ldg_"
@@ -65,17 +63,15 @@ _LOOKUP = (
 _LOOKUP_ROWS = DriverStatement(_LOOKUP)
 
 
-def authenticate(session: Session, token: str) -> User | None:
-    """The active user a valid, unexpired, unrevoked token belongs to, or None.
-
-    The user is put into ``session`` as if the ORM had loaded it, roles included,
-    with no further query."""
-    return _user_from(session, _LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
+def authenticate(session: Session, token: str) -> Caller | None:
+    """The active user a valid, unexpired, unrevoked token belongs to, with their
+    roles, or None."""
+    return _user_from(_LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
 
 
 def authenticate_with(
     session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
-) -> tuple[User | None, list[tuple[Any, ...]]]:
+) -> tuple[Caller | None, list[tuple[Any, ...]]]:
     """``authenticate``, with ``statement`` (returning at most one row) run inside
     the lookup, as its CTE: one statement (PostgreSQL only; PostgreSQL runs a
     data-modifying CTE once, whatever the query around it reads). It is given the
@@ -84,7 +80,7 @@ def authenticate_with(
     rows = _with_lookup(statement).rows(session, {**params, "token_hash": hash_token(token)})
     width = len(_LOOKUP.selected_columns)
     found = [row[:width] for row in rows]
-    return _user_from(session, found), [row[width:] for row in rows[:1] if row[width] is not None]
+    return _user_from(found), [row[width:] for row in rows[:1] if row[width] is not None]
 
 
 @functools.cache
@@ -97,7 +93,7 @@ def _with_lookup(statement: DriverStatement) -> DriverStatement:
     )
 
 
-def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:
+def _user_from(rows: list[tuple[Any, ...]]) -> Caller | None:
     if not rows:
         return None
     user_id, name, institution, is_chair, active, created_at, revoked_at, expires_at, _ = rows[0]
@@ -107,23 +103,12 @@ def _user_from(session: Session, rows: list[tuple[Any, ...]]) -> User | None:
         return None
     if not active:
         return None
-    user = User(
+    return Caller(
         id=user_id,
         name=name,
         institution=institution,
         is_chair=is_chair,
         active=active,
         created_at=created_at.astimezone(dt.UTC),
+        roles=tuple(r[-1] for r in rows if r[-1] is not None),
     )
-    roles = [UserRole(user_id=user_id, role=r[-1]) for r in rows if r[-1] is not None]
-    for loaded in (user, *roles):
-        make_transient_to_detached(loaded)
-    if session.identity_map.get(identity_key(User, user_id)) is not None:
-        set_committed_value(user, "role_rows", roles)
-        return session.merge(user, load=False)  # already loaded here: the session's copy
-    # A request's fresh session: attached as it is, no copy (merge cost ~5% of a GET),
-    # before its roles are set, so that adding it does not cascade through them
-    # (roles are written only with a new user: auth.services.create_user).
-    session.add(user)
-    set_committed_value(user, "role_rows", roles)
-    return user

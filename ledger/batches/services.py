@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import jsonable, record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.batches.intake import RowIn, read_upload, validate_rows
 from ledger.batches.models import Batch, BatchPayment, BatchRow
 from ledger.bulk import among, chunks, insert_many, insert_many_returning_ids
@@ -143,7 +143,7 @@ def _row_subject(
 
 
 def screen_subjects(
-    session: Session, actor: User | None, subjects: list[Subject], trigger: str
+    session: Session, actor: Actor | None, subjects: list[Subject], trigger: str
 ) -> int:
     """Screen many payees at once (`search_subjects` over the configured worker
     processes); open a review case for each new hit. Returns the cases opened."""
@@ -187,7 +187,7 @@ def _references_in_use(session: Session, fund_id: int, references: list[str]) ->
 
 def submit_batch(
     session: Session,
-    actor: User,
+    actor: Actor,
     policy: QuorumPolicy,
     *,
     fund_id: int,
@@ -311,7 +311,7 @@ def _row_record(
 
 
 def _register_payees(
-    session: Session, actor: User, rows: list[RowIn], country: str
+    session: Session, actor: Actor, rows: list[RowIn], country: str
 ) -> dict[int, int]:
     """Map each row (by ``id(row)``) to a payee: the registered individual with its
     national ID, or a new one registered now, in one bulk insert."""
@@ -389,7 +389,7 @@ def progress(session: Session, batch: Batch) -> dict[str, Any]:
 
 
 def start_posting(
-    session: Session, actor: User, *, batch_id: int, paid_on: dt.date | None
+    session: Session, actor: Actor, *, batch_id: int, paid_on: dt.date | None
 ) -> Batch:
     """The treasurer starts (or resumes) paying an approved batch. Starting again
     while it is posting is a resume: safe, since chunks never pay a row twice."""
@@ -416,7 +416,7 @@ def start_posting(
     return batch
 
 
-def _check_not_voter(session: Session, actor: User, request: SpendingRequest) -> None:
+def _check_not_voter(session: Session, actor: Actor, request: SpendingRequest) -> None:
     voted = session.scalar(
         select(Vote.id).where(Vote.spending_request_id == request.id, Vote.member_id == actor.id)
     )
@@ -436,7 +436,7 @@ class ChunkResult:
 
 
 def post_chunk(
-    session: Session, actor: User, *, batch_id: int, chunk_size: int = CHUNK_SIZE
+    session: Session, actor: Actor, *, batch_id: int, chunk_size: int = CHUNK_SIZE
 ) -> ChunkResult:
     """Pay the next ``chunk_size`` rows still ``ready``, in one transaction (the
     caller commits): each row's payee is checked again now and a blocked row is

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User, UserRole
+from ledger.auth.models import Actor, User, UserRole
 from ledger.committee.models import (
     ConflictDeclaration,
     RequestAmendment,
@@ -75,7 +75,7 @@ def request_dimensions(request: SpendingRequest) -> dict[str, Any]:
 # ---------------------------------------------------------------- conflicts of interest
 
 
-def declare_conflict(session: Session, member: User, *, payee_id: int, reason: str) -> Any:
+def declare_conflict(session: Session, member: Actor, *, payee_id: int, reason: str) -> Any:
     """A member declares a link to a payee: from now on they are recused from its
     requests (and from those of payees it stands behind)."""
     if not member.has_role("committee_member"):
@@ -88,7 +88,7 @@ def declare_conflict(session: Session, member: User, *, payee_id: int, reason: s
 
 
 def withdraw_conflict(
-    session: Session, member: User, *, declaration_id: int, reason: str
+    session: Session, member: Actor, *, declaration_id: int, reason: str
 ) -> ConflictDeclaration:
     declaration = get_or_404(session, ConflictDeclaration, declaration_id)
     if declaration.member_id != member.id:
@@ -186,7 +186,7 @@ def _schedule(amount: Money, tranches: list[dict[str, Any]]) -> list[int]:
 
 def submit_request(
     session: Session,
-    actor: User,
+    actor: Actor,
     policy: QuorumPolicy,
     *,
     fund_id: int,
@@ -304,7 +304,7 @@ def _decision_record(
     }
 
 
-def expire_if_due(session: Session, request: SpendingRequest, actor: User | None) -> bool:
+def expire_if_due(session: Session, request: SpendingRequest, actor: Actor | None) -> bool:
     """Record that an undecided request expired (it commits nothing)."""
     if request.status == "pending" and request.current_status == "expired":
         before = snapshot(request)
@@ -331,7 +331,7 @@ def expire_due(session: Session) -> list[int]:
 
 def cast_vote(
     session: Session,
-    actor: User,
+    actor: Actor,
     policy: QuorumPolicy,
     *,
     request_id: int,
@@ -402,7 +402,7 @@ def cast_vote(
     return request, vote, outcome
 
 
-def _commit_funds(session: Session, actor: User, request: SpendingRequest, fund: Fund) -> None:
+def _commit_funds(session: Session, actor: Actor, request: SpendingRequest, fund: Fund) -> None:
     project = get_or_404(session, Project, request.project_id)
     base = Money(request.base_amount_minor, fund.base_currency)
     allocate_commitment(session, fund, project, request.id, base)
@@ -431,7 +431,7 @@ def _commit_funds(session: Session, actor: User, request: SpendingRequest, fund:
 
 
 def withdraw_request(
-    session: Session, actor: User, *, request_id: int, reason: str
+    session: Session, actor: Actor, *, request_id: int, reason: str
 ) -> SpendingRequest:
     """The submitter takes back a request the committee has not decided."""
     request = lock_request(session, request_id)
@@ -476,7 +476,7 @@ def release_base_for(session: Session, request: SpendingRequest, release_minor: 
 
 def decrease_request(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     request_id: int,
     new_amount: Money,
@@ -566,7 +566,7 @@ def _shrink_tranches(request: SpendingRequest, new_total: int) -> None:
 
 
 def cancel_request(
-    session: Session, actor: User, *, request_id: int, reason: str
+    session: Session, actor: Actor, *, request_id: int, reason: str
 ) -> SpendingRequest:
     request = get_or_404(session, SpendingRequest, request_id)
     return decrease_request(
@@ -589,7 +589,7 @@ def paid_in_tranche(request: SpendingRequest, tranche: Tranche) -> int:
 
 def report_use(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     request_id: int,
     seq: int,
@@ -633,7 +633,7 @@ def report_use(
 
 def review_use(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     report_id: int,
     accept: bool,
@@ -711,7 +711,7 @@ def conflicted_payee_ids(session: Session, member_id: int) -> sa.Select[tuple[in
     return declared.union(behind)  # type: ignore[return-value]
 
 
-def member_queue(session: Session, member: User) -> list[SpendingRequest]:
+def member_queue(session: Session, member: Actor) -> list[SpendingRequest]:
     """Undecided requests that wait for this member's vote: not theirs, not voted
     on by them, not conflicted, not expired; the soonest to expire first."""
     voted = select(Vote.spending_request_id).where(Vote.member_id == member.id)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import jsonable, record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.compliance.models import Refusal, Restriction
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import AlreadyLifted, LedgerError, PayeeRestricted, SeparationOfDuties
@@ -21,7 +21,7 @@ from ledger.payees.models import Payee
 
 def restrict_payee(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     payee_id: int,
     reason: str,
@@ -39,7 +39,7 @@ def restrict_payee(
 
 
 def lift_restriction(
-    session: Session, actor: User, *, restriction_id: int, reason: str
+    session: Session, actor: Actor, *, restriction_id: int, reason: str
 ) -> Restriction:
     """Lift a restriction: a second compliance officer, with a reason (four eyes)."""
     restriction = lock_row(session, Restriction, restriction_id)
@@ -147,7 +147,7 @@ def describe(block: dict[str, Any]) -> str:
     )
 
 
-def record_refusal(session: Session, actor: User | None, error: LedgerError) -> Refusal:
+def record_refusal(session: Session, actor: Actor | None, error: LedgerError) -> Refusal:
     """Keep a refused attempt with its evidence (called after the attempt rolled back)."""
     action = f"{request.method} {request.path}" if has_request_context() else "cli"
     refusal = Refusal(

@@ -35,7 +35,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import jsonable, record
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.committee.models import SpendingRequest
 from ledger.db import (
     Base,
@@ -75,7 +75,7 @@ def enabled(session: Session) -> bool:
 
 def disburse_in_database(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     spending_request_id: int,
     amount: Money,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
@@ -44,7 +44,7 @@ from ledger.payees.models import Payee
 
 def disburse(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     spending_request_id: int,
     amount: Money,
@@ -166,7 +166,7 @@ def disburse(
 
 def reverse_disbursement(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     disbursement_id: int,
     reason: str,

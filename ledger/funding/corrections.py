@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import (
     AlreadyReversed,
@@ -46,7 +46,7 @@ def _lock_pledge(session: Session, pledge_id: int) -> Pledge:
 
 def amend_pledge(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     pledge_id: int,
     new_amount: Money,
@@ -119,7 +119,7 @@ def amend_pledge(
 
 
 def cancel_pledge(
-    session: Session, actor: User, *, pledge_id: int, reason: str, value_date: dt.date
+    session: Session, actor: Actor, *, pledge_id: int, reason: str, value_date: dt.date
 ) -> Pledge:
     pledge = get_or_404(session, Pledge, pledge_id)
     return amend_pledge(
@@ -134,7 +134,7 @@ def cancel_pledge(
 
 
 def reverse_contribution(
-    session: Session, actor: User, *, contribution_id: int, reason: str, value_date: dt.date
+    session: Session, actor: Actor, *, contribution_id: int, reason: str, value_date: dt.date
 ) -> Contribution:
     """A transfer returned to the donor: a new entry negating the receipt. Only
     money that is not committed can go back (release the commitment first)."""
@@ -188,7 +188,7 @@ _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
 
 
 def close_period(
-    session: Session, actor: User, *, fund_id: int, period: str, reason: str
+    session: Session, actor: Actor, *, fund_id: int, period: str, reason: str
 ) -> ClosedPeriod:
     """Close a month: from now on no entry may be dated inside it, so every report
     as of a date inside it stays as it is. Only a month that has ended closes."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.db import get_or_404, lock_row
 from ledger.errors import Conflict, ExceedsPledge, ValidationFailed
 from ledger.funding.models import Contribution, Donor, Fund, Pledge
@@ -49,7 +49,7 @@ def to_base(money: Money, fund: Fund, fx_rate: Decimal | None, field: str = "fx_
     return base
 
 
-def create_fund(session: Session, actor: User, *, name: str, base_currency: str) -> Fund:
+def create_fund(session: Session, actor: Actor, *, name: str, base_currency: str) -> Fund:
     if session.scalar(select(Fund.id).where(Fund.name == name)) is not None:
         raise Conflict(f"A fund named '{name}' exists already.")
     fund = Fund(name=name, base_currency=base_currency)
@@ -59,7 +59,7 @@ def create_fund(session: Session, actor: User, *, name: str, base_currency: str)
 
 
 def create_donor(
-    session: Session, actor: User, *, name: str, kind: str, country: str, iati_ref: str | None
+    session: Session, actor: Actor, *, name: str, kind: str, country: str, iati_ref: str | None
 ) -> Donor:
     if session.scalar(select(Donor.id).where(Donor.name == name)) is not None:
         raise Conflict(f"A donor named '{name}' exists already.")
@@ -71,7 +71,7 @@ def create_donor(
 
 def create_pledge(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     fund_id: int,
     donor_id: int,
@@ -143,7 +143,7 @@ def _receivable_base_credited(session: Session, pledge: Pledge) -> int:
 
 def record_contribution(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     pledge_id: int,
     amount: Money,

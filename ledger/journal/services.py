@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.journal.models import JournalEntry, JournalLine
 
 # The chart of accounts. Debit balances are positive, credit balances negative.
@@ -58,7 +58,7 @@ def post_entry(
     memo: str,
     source: tuple[str, int],
     lines: list[Line],
-    actor: User | None,
+    actor: Actor | None,
     reverses_id: int | None = None,
 ) -> JournalEntry:
     """Append one entry. It must balance per currency and in base currency, or
@@ -139,7 +139,7 @@ def reverse_entry(
     value_date: dt.date,
     memo: str,
     source: tuple[str, int],
-    actor: User | None,
+    actor: Actor | None,
     accounts: frozenset[str] | None = None,
 ) -> JournalEntry:
     """A new entry with ``original``'s lines negated (only those on ``accounts`` if

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.db import get_or_404
 from ledger.errors import ValidationFailed
 from ledger.payees.models import Payee, RelatedParty
@@ -17,7 +17,7 @@ from ledger.screening.services import screen_payee
 
 def create_payee(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     name: str,
     kind: str,
@@ -70,7 +70,7 @@ def payee_snapshot(payee: Payee) -> dict[str, Any]:
     return after
 
 
-def update_payee(session: Session, actor: User, payee_id: int, changes: dict[str, Any]) -> Payee:
+def update_payee(session: Session, actor: Actor, payee_id: int, changes: dict[str, Any]) -> Payee:
     """Change a payee's names, identifiers or details; it is screened again."""
     payee = get_or_404(session, Payee, payee_id)
     before = payee_snapshot(payee)
@@ -82,7 +82,9 @@ def update_payee(session: Session, actor: User, payee_id: int, changes: dict[str
     return payee
 
 
-def add_related_party(session: Session, actor: User, payee_id: int, party: dict[str, Any]) -> Payee:
+def add_related_party(
+    session: Session, actor: Actor, payee_id: int, party: dict[str, Any]
+) -> Payee:
     """Add an owner, director or signatory; the payee is screened again."""
     payee = get_or_404(session, Payee, payee_id)
     before = payee_snapshot(payee)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record
-from ledger.auth.models import User
+from ledger.auth.models import Actor
 from ledger.db import get_or_404
 from ledger.errors import Conflict
 from ledger.funding.models import Fund
@@ -16,7 +16,7 @@ from ledger.projects.models import Project
 
 def create_project(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     fund_id: int,
     name: str,

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
-from ledger.auth.models import User
+from ledger.auth.models import Actor, User
 from ledger.bulk import among, chunks
 from ledger.compliance.models import Restriction
 from ledger.db import lock_row, utcnow
@@ -117,7 +117,7 @@ def entry_from_data(data: Mapping[str, Any]) -> ListEntry:
 
 def import_watchlist(
     session: Session,
-    actor: User | None,
+    actor: Actor | None,
     source: str,
     parsed: ParsedList,
     file_sha256: str,
@@ -422,7 +422,7 @@ def find_new_hits(
 
 
 def open_cases(
-    session: Session, actor: User | None, hits: Iterable[Hit], trigger: str
+    session: Session, actor: Actor | None, hits: Iterable[Hit], trigger: str
 ) -> list[ReviewCase]:
     threshold = review_threshold()
     hits = list(hits)
@@ -459,13 +459,13 @@ def open_cases(
 
 
 def screen_payee(
-    session: Session, payee: Payee, actor: User | None, trigger: str
+    session: Session, payee: Payee, actor: Actor | None, trigger: str
 ) -> list[ReviewCase]:
     """Screen a payee and its related parties now; open a case for each new hit."""
     return open_cases(session, actor, find_new_hits(session, payee), trigger)
 
 
-def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str, int]:
+def rescreen_all(session: Session, actor: Actor | None, trigger: str) -> dict[str, int]:
     """Screen every payee, and every party behind one, against the lists as they
     are now; open a case for each new hit (the rules of `find_new_hits`).
 
@@ -512,7 +512,9 @@ def rescreen_all(session: Session, actor: User | None, trigger: str) -> dict[str
     return {"payees_screened": payees, "cases_opened": len(opened)}
 
 
-def open_delisting_cases(session: Session, actor: User | None, removed_entry_ids: list[int]) -> int:
+def open_delisting_cases(
+    session: Session, actor: Actor | None, removed_entry_ids: list[int]
+) -> int:
     """A restriction whose list entry was removed is not lifted: it gets a case."""
     if not removed_entry_ids:
         return 0
@@ -615,7 +617,7 @@ def _lock_case(session: Session, case_id: int) -> ReviewCase:
     return case
 
 
-def confirm_case(session: Session, actor: User, *, case_id: int, reason: str) -> ReviewCase:
+def confirm_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> ReviewCase:
     """A match: the payee becomes restricted, with the entry as evidence. A
     delisting: the restriction stays."""
     from ledger.compliance.services import restrict_payee
@@ -639,7 +641,7 @@ def confirm_case(session: Session, actor: User, *, case_id: int, reason: str) ->
     return case
 
 
-def clear_case(session: Session, actor: User, *, case_id: int, reason: str) -> ReviewCase:
+def clear_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> ReviewCase:
     """A match: a false positive, cleared while the entry stays unchanged. A
     delisting: the restriction is lifted (by another officer than its setter)."""
     from ledger.compliance.services import lift_restriction
