@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
@@ -198,7 +198,8 @@ class _Cached:
     index: NameIndex
 
 
-_cache: dict[str, _Cached] = {}
+# By the database's URL (a URL hashes by its parts: no string is rendered for it).
+_cache: dict[URL, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
@@ -209,7 +210,7 @@ def name_index(session: Session) -> NameIndex:
         .order_by(WatchlistVersion.id.desc())
         .limit(1)
     ).first()
-    url = str(session.get_bind().engine.url)
+    url = session.get_bind().engine.url
     key = (url, tuple(latest) if latest else None)
     cached = _cache.get(url)
     if cached is not None and cached.key == key:
@@ -232,7 +233,7 @@ def cached_index(session: Session) -> tuple[tuple[Any, ...] | None, NameIndex] |
     """The index ``name_index`` last built for this database and the list version it
     was built from, without asking the database whether that is still the latest (a
     caller that relies on it checks the version in its own statement)."""
-    cached = _cache.get(str(session.get_bind().engine.url))
+    cached = _cache.get(session.get_bind().engine.url)
     return None if cached is None else (cached.key[1], cached.index)
 
 

@@ -302,7 +302,7 @@ def test_a_new_list_version_sends_the_payment_to_the_python_path(app, ledger, se
     name_index(session)
     fund = world(ledger, "E")
     ledger.disburse(fund["request"]["id"], "10.00")
-    url = str(session.get_bind().engine.url)
+    url = session.get_bind().engine.url
     built_before = screening_services._cache[url]
     upload_fund_list(ledger, fund_list("F-9,person,Someone Unrelated,,,,1970,PS,,FUND,,"))
     screening_services._cache[url] = built_before
