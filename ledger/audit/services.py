@@ -141,6 +141,8 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
 # transaction that held it last left it, and the UPDATE follows it. Its result is
 # not read before COMMIT, so it checks itself: unless every event was written and
 # the head moved, ledger_check() raises and the transaction rolls back whole.
+# ``before`` and ``after`` are stored as the event's canonical text has them, the
+# very bytes hashed (a json value keeps its text): they do not travel twice.
 _CHAIN_PG = sa.text(
     """
     WITH RECURSIVE head AS (
@@ -149,21 +151,22 @@ _CHAIN_PG = sa.text(
         SELECT * FROM json_to_recordset(CAST(:events AS json)) AS e(
             i int, head text, middle text, occurred_at timestamptz, actor_id bigint,
             actor_name text, action text, entity_type text, entity_id text,
-            request_id text, before json, after json)
-    ), chain(i, seq, prev_hash, hash) AS (
-        SELECT 0, head.seq, NULL::text, head.hash::text FROM head
+            request_id text)
+    ), chain(i, seq, prev_hash, hash, canonical) AS (
+        SELECT 0, head.seq, NULL::text, head.hash::text, NULL::text FROM head
         UNION ALL
         SELECT ev.i, chain.seq + 1, chain.hash,
-               encode(sha256(convert_to(
-                   ev.head || chain.hash || ev.middle || (chain.seq + 1)::text || '}', 'UTF8'
-               )), 'hex')
-        FROM chain JOIN ev ON ev.i = chain.i + 1
+               encode(sha256(convert_to(link.canonical, 'UTF8')), 'hex'), link.canonical
+        FROM chain JOIN ev ON ev.i = chain.i + 1,
+             LATERAL (SELECT ev.head || chain.hash || ev.middle || (chain.seq + 1)::text || '}')
+                 AS link(canonical)
     ), written AS (
         INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, action, entity_type,
                                   entity_id, request_id, before, after, prev_hash, hash)
         SELECT chain.seq, ev.occurred_at, ev.actor_id, ev.actor_name, ev.action,
-               ev.entity_type, ev.entity_id, ev.request_id, coalesce(ev.before, 'null'),
-               coalesce(ev.after, 'null'), chain.prev_hash, chain.hash
+               ev.entity_type, ev.entity_id, ev.request_id,
+               CAST(chain.canonical AS json) -> 'before', CAST(chain.canonical AS json) -> 'after',
+               chain.prev_hash, chain.hash
         FROM chain JOIN ev ON ev.i = chain.i
         RETURNING seq
     ), moved AS (
@@ -180,24 +183,18 @@ _CHAIN_PG = sa.text(
 
 
 _CHAIN_DRIVER = DriverStatement(_CHAIN_PG)
+# What an event's row takes from its fields besides the canonical text.
+_COLUMNS_BESIDE = ("actor_id", "actor_name", "action", "entity_type", "entity_id", "request_id")
 
 
 def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
     rows = []
     for i, fields in enumerate(pending, start=1):
-        head, middle = _canonical_parts(fields)
-        # ``before`` and ``after`` travel as JSON inside the rows' JSON: PostgreSQL
-        # keeps a json value's text as written, which is what the JSON column's own
-        # serializer (SQLAlchemy's: json.dumps) would have written; None as JSON null.
-        rows.append(
-            {
-                **fields,
-                "i": i,
-                "head": head,
-                "middle": middle,
-                "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
-            }
-        )
+        head, middle = _canonical_parts(fields)  # before and after: inside the head
+        row = {key: fields[key] for key in _COLUMNS_BESIDE}
+        row.update(i=i, head=head, middle=middle)
+        row["occurred_at"] = fields["occurred_at"].astimezone(dt.UTC).isoformat()
+        rows.append(row)
     at_commit(session, _CHAIN_DRIVER, {"events": json.dumps(rows), "count": len(rows)})
 
 

@@ -220,3 +220,28 @@ def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(
     assert "Idempotent-Replayed" not in paid.headers
     assert ledger.get("/audit-events/verify")["valid"] is True
     assert ledger.trial_balance(world["fund"]["id"])["balanced"] is True
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_stores_before_and_after_as_the_hashed_bytes(ledger, session, backend):
+    """The chain step stores an event's states as its canonical text has them (the
+    bytes hashed: sorted keys, no spaces, unicode as it is), with the values recorded."""
+    import json
+
+    world = ledger.approved("1000.00")
+    ledger.disburse(world["request"]["id"], "10.00")
+    name = 'شركة البناء ʿAlī "q" €'
+    ledger.call("PATCH", f"/payees/{world['payee']['id']}", "clerk", {"name": name})
+
+    rows = session.execute(
+        sa.text("SELECT action, before::text, after::text FROM audit_events ORDER BY seq")
+    ).all()
+    assert len(rows) > 10
+    for _, *states in rows:
+        for stored in states:
+            value = json.loads(stored)
+            canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            assert stored == canonical
+    renamed = [json.loads(after) for action, _, after in rows if action == "payee.changed"]
+    assert renamed and renamed[-1]["name"] == name
+    assert ledger.get("/audit-events/verify")["valid"] is True
