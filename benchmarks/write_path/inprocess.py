@@ -49,7 +49,7 @@ LAYERS = (
     "flask.app:Flask.preprocess_request",
     "ledger.auth.access:_authenticate",
     "ledger.idempotency.services:claim_with_authentication",
-    "ledger.auth.tokens:_user_from",
+    "ledger.auth.tokens:_caller_from",
     "flask.app:Flask.dispatch_request",
     "webargs.core:Parser.parse",
     "ledger.disbursements.views:disburse",

@@ -66,7 +66,7 @@ _LOOKUP_ROWS = DriverStatement(_LOOKUP)
 def authenticate(session: Session, token: str) -> Caller | None:
     """The active user a valid, unexpired, unrevoked token belongs to, with their
     roles, or None."""
-    return _user_from(_LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
+    return _caller_from(_LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
 
 
 def authenticate_with(
@@ -80,7 +80,7 @@ def authenticate_with(
     rows = _with_lookup(statement).rows(session, {**params, "token_hash": hash_token(token)})
     width = len(_LOOKUP.selected_columns)
     found = [row[:width] for row in rows]
-    return _user_from(found), [row[width:] for row in rows[:1] if row[width] is not None]
+    return _caller_from(found), [row[width:] for row in rows[:1] if row[width] is not None]
 
 
 @functools.cache
@@ -93,7 +93,7 @@ def _with_lookup(statement: DriverStatement) -> DriverStatement:
     )
 
 
-def _user_from(rows: list[tuple[Any, ...]]) -> Caller | None:
+def _caller_from(rows: list[tuple[Any, ...]]) -> Caller | None:
     if not rows:
         return None
     user_id, name, institution, is_chair, active, created_at, revoked_at, expires_at, _ = rows[0]
