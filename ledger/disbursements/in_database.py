@@ -174,7 +174,7 @@ def disburse_in_database(
 def from_json(model: type[Base], text: str) -> dict[str, Any]:
     """A row as PostgreSQL's ``to_jsonb`` wrote it, as the model's attributes with
     the Python values the ORM would have loaded, in the mapper's column order."""
-    data = json.loads(text, parse_float=Decimal)  # numeric: exact
+    data = json.loads(text)
     values: dict[str, Any] = {}
     for key, name, convert in _converters(model):
         raw = data[name]
@@ -185,7 +185,7 @@ def from_json(model: type[Base], text: str) -> dict[str, Any]:
 def snapshot_from_json(model: type[Base], text: str) -> dict[str, Any]:
     """A row as ``to_jsonb`` wrote it, as ``snapshot`` would keep it: ``from_json``
     then ``jsonable``, in one pass (a value taken as it is stays as it is)."""
-    data = json.loads(text, parse_float=Decimal)  # numeric: exact
+    data = json.loads(text)
     values: dict[str, Any] = {}
     for key, name, convert in _converters(model):
         raw = data[name]
