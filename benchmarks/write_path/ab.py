@@ -75,8 +75,10 @@ class Side:
         pg_url: str,
         tmp: Path,
         venv: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name, self.root, self.workers, self.extra = name, root, workers, extra
+        self.env = env or {}
         self.gunicorn = Path(venv) / "bin" / "gunicorn" if venv else GUNICORN
         self.database = f"ledger_ab_{name.lower()}_{secrets.token_hex(3)}"
         self.pg_url = pg_url
@@ -105,6 +107,7 @@ class Side:
             **os.environ,
             "LEDGER_DATABASE_URL": self.url("postgresql"),
             "LEDGER_LOG_LEVEL": "WARNING",
+            **self.env,
         }
         log = (self.tmp / f"{self.name}.log").open("wb")
         self.proc = subprocess.Popen(
@@ -194,6 +197,14 @@ def main() -> int:
     )
     parser.add_argument("--venv-b", help="the same for B (default: this script's own)")
     parser.add_argument(
+        "--env-a",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for A's gunicorn, e.g. LEDGER_DATABASE_PIPELINE=true",
+    )
+    parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://127.0.0.1:5432/"),
     )
@@ -224,8 +235,18 @@ def main() -> int:
                 args.pg_url,
                 tmp,
                 args.venv_a,
+                dict(e.split("=", 1) for e in args.env_a),
             ),
-            Side("B", ROOT, args.workers_b, args.gunicorn_b.split(), args.pg_url, tmp, args.venv_b),
+            Side(
+                "B",
+                ROOT,
+                args.workers_b,
+                args.gunicorn_b.split(),
+                args.pg_url,
+                tmp,
+                args.venv_b,
+                dict(e.split("=", 1) for e in args.env_b),
+            ),
         ]
         try:
             for side in sides:
@@ -249,8 +270,9 @@ def main() -> int:
                 ["git", "worktree", "remove", "--force", str(base_root)], cwd=ROOT, check=False
             )
     print(
-        f"\nA = {args.base} ({args.workers_a} workers {args.gunicorn_a} {args.venv_a or ''}), "
-        f"B = working tree ({args.workers_b} {args.gunicorn_b} {args.venv_b or ''})"
+        f"\nA = {args.base} ({args.workers_a} workers {args.gunicorn_a} {args.venv_a or ''} "
+        f"{' '.join(args.env_a)}), B = working tree ({args.workers_b} {args.gunicorn_b} "
+        f"{args.venv_b or ''} {' '.join(args.env_b)})"
     )
     for side in sides:
         med: dict[str, Any] = {
