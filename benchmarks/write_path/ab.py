@@ -226,27 +226,22 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
+        settings = (
+            ("A", base_root, args.workers_a, args.gunicorn_a, args.venv_a, args.env_a),
+            ("B", ROOT, args.workers_b, args.gunicorn_b, args.venv_b, args.env_b),
+        )
         sides = [
             Side(
-                "A",
-                base_root,
-                args.workers_a,
-                args.gunicorn_a.split(),
+                name,
+                root,
+                workers,
+                gunicorn.split(),
                 args.pg_url,
                 tmp,
-                args.venv_a,
-                dict(e.split("=", 1) for e in args.env_a),
-            ),
-            Side(
-                "B",
-                ROOT,
-                args.workers_b,
-                args.gunicorn_b.split(),
-                args.pg_url,
-                tmp,
-                args.venv_b,
-                dict(e.split("=", 1) for e in args.env_b),
-            ),
+                venv,
+                dict(e.split("=", 1) for e in env),
+            )
+            for name, root, workers, gunicorn, venv, env in settings
         ]
         try:
             for side in sides:
