@@ -142,7 +142,8 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
 # not read before COMMIT, so it checks itself: unless every event was written and
 # the head moved, ledger_check() raises and the transaction rolls back whole.
 # ``before`` and ``after`` are stored as the event's canonical text has them, the
-# very bytes hashed (a json value keeps its text): they do not travel twice.
+# very bytes hashed (a json value keeps its text; one parse takes both; None is
+# stored as JSON null, as SQLAlchemy's JSON type stores it): they do not travel twice.
 _CHAIN_PG = sa.text(
     """
     WITH RECURSIVE head AS (
@@ -165,9 +166,11 @@ _CHAIN_PG = sa.text(
                                   entity_id, request_id, before, after, prev_hash, hash)
         SELECT chain.seq, ev.occurred_at, ev.actor_id, ev.actor_name, ev.action,
                ev.entity_type, ev.entity_id, ev.request_id,
-               CAST(chain.canonical AS json) -> 'before', CAST(chain.canonical AS json) -> 'after',
+               coalesce(states.before, 'null'), coalesce(states.after, 'null'),
                chain.prev_hash, chain.hash
-        FROM chain JOIN ev ON ev.i = chain.i
+        FROM chain JOIN ev ON ev.i = chain.i,
+             LATERAL json_to_record(CAST(chain.canonical AS json))
+                 AS states(before json, after json)
         RETURNING seq
     ), moved AS (
         UPDATE audit_chain_head SET seq = last.seq, hash = last.hash
