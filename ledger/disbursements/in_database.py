@@ -157,7 +157,7 @@ def disburse_in_database(
     # snapshot() of each row, from the values it was built from (from_json keeps the
     # mapper's column order); the request's as it was locked.
     made = jsonable(values)
-    before = snapshot_from_json(SpendingRequest, request_before)
+    before = from_json(SpendingRequest, request_before, snapshot=True)
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
     record(session, actor, "disbursement.made", ("disbursements", disbursement.id), after=made)
     record(
@@ -171,25 +171,18 @@ def disburse_in_database(
     return disbursement
 
 
-def from_json(model: type[Base], text: str) -> dict[str, Any]:
+def from_json(model: type[Base], text: str, *, snapshot: bool = False) -> dict[str, Any]:
     """A row as PostgreSQL's ``to_jsonb`` wrote it, as the model's attributes with
-    the Python values the ORM would have loaded, in the mapper's column order."""
+    the Python values the ORM would have loaded, in the mapper's column order;
+    ``snapshot``: as the audit trail keeps them (``audit.services.snapshot``), in the
+    same pass (a value taken as it is stays as it is)."""
     data = json.loads(text)
     values: dict[str, Any] = {}
     for key, name, convert in _converters(model):
         raw = data[name]
-        values[key] = raw if raw is None or convert is None else convert(raw)
-    return values
-
-
-def snapshot_from_json(model: type[Base], text: str) -> dict[str, Any]:
-    """A row as ``to_jsonb`` wrote it, as ``snapshot`` would keep it: ``from_json``
-    then ``jsonable``, in one pass (a value taken as it is stays as it is)."""
-    data = json.loads(text)
-    values: dict[str, Any] = {}
-    for key, name, convert in _converters(model):
-        raw = data[name]
-        values[key] = raw if raw is None or convert is None else jsonable(convert(raw))
+        if raw is not None and convert is not None:
+            raw = jsonable(convert(raw)) if snapshot else convert(raw)
+        values[key] = raw
     return values
 
 
