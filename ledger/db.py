@@ -221,11 +221,18 @@ class DriverStatement:
     SQLAlchemy's exceptions, so the problem handlers answer them as they would."""
 
     def __init__(self, statement: sa.Executable) -> None:
+        self.statement: sa.Executable | None = statement
+
+    @functools.cached_property
+    def sql(self) -> str:
+        """The statement as psycopg takes it, compiled at its first use (not at
+        import: compiling a query of mapped classes configures every mapper, and
+        the models a relationship names may not all be imported yet)."""
         from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-        self.statement: sa.Executable | None = statement
+        assert self.statement is not None
         dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
-        self.sql = str(statement.compile(dialect=dialect))  # type: ignore[attr-defined]
+        return str(self.statement.compile(dialect=dialect))  # type: ignore[attr-defined]
 
     @classmethod
     def postgresql(cls, sql: str) -> DriverStatement:
