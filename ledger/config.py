@@ -29,6 +29,10 @@ class Defaults:
     # PostgreSQL: an ordinary payment runs as one database function (ledger_disburse,
     # docs/architecture.md); anything else, and SQLite, takes the Python path.
     PAYMENTS_IN_DATABASE = True
+    # PostgreSQL: an ordinary payment in two statements, before the request's usual
+    # handling and outside the ORM's session (ledger/disbursements/fast_lane.py);
+    # whatever it does not finish goes the usual way, nothing written.
+    PAYMENTS_FAST_LANE = True
     # PostgreSQL: statements that can travel together (a transaction's BEGIN and
     # its first statement; the audit chain step and COMMIT) go in one round trip, a
     # psycopg pipeline. Off: one after another, which costs the app server

@@ -254,11 +254,28 @@ class DriverStatement:
             result = connection.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
         driver: Any = connection.connection.driver_connection
-        cursor = _cursor(connection.info, driver)
+        cursor = kept_cursor(connection.info, driver)
         _announce(connection, [(self, params)])
         first = driver.pgconn.transaction_status == _IDLE
         _execute(connection, driver, cursor, [(self, params)], pipelined=first)
         return _fetched(cursor)
+
+
+def run_on(
+    connection: sa.Connection,
+    calls: Sequence[tuple[DriverStatement, dict[str, Any]]],
+    *,
+    commit: bool = False,
+) -> list[tuple[Any, ...]]:
+    """``calls`` on ``connection``'s psycopg connection, outside any session (the
+    payment's fast lane): in order, then COMMIT if asked; the last statement's rows.
+    As ``DriverStatement.rows``: listeners see the statements, errors come out as
+    SQLAlchemy's, a lost connection is invalidated. PostgreSQL only."""
+    driver: Any = connection.connection.driver_connection
+    cursor = kept_cursor(connection.info, driver)
+    _announce(connection, calls)
+    _execute(connection, driver, cursor, calls, pipelined=False, commit=commit)
+    return _fetched(cursor)
 
 
 PIPELINE_OPTION = "ledger_pipeline"  # the engine's execution option: DATABASE_PIPELINE
@@ -318,7 +335,7 @@ def _fetched(cursor: Any) -> list[tuple[Any, ...]]:
 _CURSORS = "ledger.cursors"
 
 
-def _cursor(info: dict[str, Any], driver: Any) -> Any:
+def kept_cursor(info: dict[str, Any], driver: Any) -> Any:
     """A psycopg cursor kept with the connection: a cursor is reusable, and making
     one (its adapters, its state) for every statement costs more than the
     statement's own formatting."""
@@ -371,7 +388,7 @@ def at_commit(
 
     ``independent``: an INSERT, UPDATE or DELETE that neither reads what the
     statements queued after it write nor writes what they read; on PostgreSQL it
-    then runs as a CTE of the next one, in the same statement (``_folded``)."""
+    then runs as a CTE of the next one, in the same statement (``folded``)."""
     if independent and not _MODIFYING.match(statement.sql):
         raise ValueError("only an INSERT, UPDATE or DELETE can run as part of another")
     connection = session.connection()
@@ -385,7 +402,7 @@ _MODIFYING = re.compile(r"\s*(INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
 _WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s", re.IGNORECASE)
 
 
-def _folded(
+def folded(
     queued: list[tuple[DriverStatement, dict[str, Any], bool]],
 ) -> list[tuple[DriverStatement, dict[str, Any]]]:
     """The queue as it is sent: each run of independent statements folded into the
@@ -434,10 +451,10 @@ def _commit_with_queued(engine: Engine) -> None:
         queued = connection.info.pop(AT_COMMIT, None)
         if not queued:
             return
-        queued = _folded(queued)
+        queued = folded(queued)
         driver: Any = connection.connection.driver_connection
         _announce(connection, queued)
-        cursor = _cursor(connection.info, driver)
+        cursor = kept_cursor(connection.info, driver)
         _execute(connection, driver, cursor, queued, pipelined=True, commit=True)
 
     @event.listens_for(engine, "rollback")

@@ -75,18 +75,41 @@ def record(
     else:
         entity_type, entity_id = entity
     session.info.setdefault(PENDING, []).append(
-        {
-            "occurred_at": utcnow(),
-            "actor_id": actor.id if actor is not None else None,
-            "actor_name": actor.name if actor is not None else None,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": None if entity_id is None else str(entity_id),
-            "request_id": session.info.get("request_id"),
-            "before": jsonable(before) if before is not None else None,
-            "after": jsonable(after) if after is not None else None,
-        }
+        pending_event(
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            session.info.get("request_id"),
+            before=before,
+            after=after,
+        )
     )
+
+
+def pending_event(
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | str | None,
+    request_id: str | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event as ``record`` queues it, for a session's pending list (or a
+    transaction that writes its own: the payment's fast lane)."""
+    return {
+        "occurred_at": utcnow(),
+        "actor_id": actor.id if actor is not None else None,
+        "actor_name": actor.name if actor is not None else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "request_id": request_id,
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+    }
 
 
 def event_hash(prev_hash: str, seq: int, fields: dict[str, Any]) -> str:
@@ -185,12 +208,17 @@ _CHAIN_PG = sa.text(
 )
 
 
-_CHAIN_DRIVER = DriverStatement(_CHAIN_PG)
+CHAIN_STEP = DriverStatement(_CHAIN_PG)
 # What an event's row takes from its fields besides the canonical text.
 _COLUMNS_BESIDE = ("actor_id", "actor_name", "action", "entity_type", "entity_id", "request_id")
 
 
 def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
+    at_commit(session, CHAIN_STEP, chain_step_params(pending))
+
+
+def chain_step_params(pending: list[dict[str, Any]]) -> dict[str, Any]:
+    """``CHAIN_STEP``'s parameters for ``pending`` events (as ``record`` queues them)."""
     rows = []
     for i, fields in enumerate(pending, start=1):
         head, middle = _canonical_parts(fields)  # before and after: inside the head
@@ -198,7 +226,7 @@ def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
         row.update(i=i, head=head, middle=middle)
         row["occurred_at"] = fields["occurred_at"].astimezone(dt.UTC).isoformat()
         rows.append(row)
-    at_commit(session, _CHAIN_DRIVER, {"events": json.dumps(rows), "count": len(rows)})
+    return {"events": json.dumps(rows), "count": len(rows)}
 
 
 def _write_pending(session: Session) -> None:

@@ -103,6 +103,20 @@ def _caller_from(rows: list[tuple[Any, ...]]) -> Caller | None:
         return None
     if not active:
         return None
+    roles = [r[-1] for r in rows if r[-1] is not None]
+    return caller(user_id, name, institution, is_chair, active, created_at, roles)
+
+
+def caller(
+    user_id: int,
+    name: str,
+    institution: str | None,
+    is_chair: bool,
+    active: bool,
+    created_at: dt.datetime,
+    roles: list[str],
+) -> Caller:
+    """The request's caller from its user's row and roles, as a lookup read them."""
     return Caller(
         id=user_id,
         name=name,
@@ -110,5 +124,5 @@ def _caller_from(rows: list[tuple[Any, ...]]) -> Caller | None:
         is_chair=is_chair,
         active=active,
         created_at=created_at.astimezone(dt.UTC),
-        roles=tuple(r[-1] for r in rows if r[-1] is not None),
+        roles=tuple(roles),
     )

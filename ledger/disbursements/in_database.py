@@ -31,10 +31,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy.orm import Session
 
-from ledger.audit.services import jsonable, record
+from ledger.audit.services import PENDING, jsonable, pending_event
 from ledger.auth.models import Actor
 from ledger.committee.models import SpendingRequest
 from ledger.db import (
@@ -65,10 +65,17 @@ _clear_lock = threading.Lock()
 MAX_CLEAR = 200_000
 
 
+# Set on ``g`` by the fast lane when ``ledger_disburse()`` left this request's
+# payment to Python: the usual way then does not ask the function a second time.
+DECLINED = "ledger_disburse_declined"
+
+
 def enabled(session: Session) -> bool:
     if not is_postgresql(session):
         return False
     if has_app_context():
+        if has_request_context() and g.get(DECLINED):
+            return False
         return bool(current_app.config.get("PAYMENTS_IN_DATABASE", True))
     return True
 
@@ -91,8 +98,7 @@ def disburse_in_database(
     schema, and a mapped ``Disbursement`` with its ``Fund`` attached cost more to
     build (the ORM's instrumentation) than the rest of the answer."""
     from ledger.compliance.services import assert_payable
-    from ledger.screening.names import MATCHER_VERSION
-    from ledger.screening.services import cached_index, review_threshold
+    from ledger.screening.services import cached_index
 
     if fx_rate is not None or not enabled(session):
         return None
@@ -101,12 +107,7 @@ def disburse_in_database(
         return None
     list_key, index = cached
     now = utcnow()
-    screening = {
-        "checked_at": jsonable(now),
-        "state": "clear",
-        "matcher_version": MATCHER_VERSION,
-        "list_entries": len(index),
-    }
+    screening = screening_state(now, len(index))
     rows = _PAY.rows(
         session,
         {
@@ -125,15 +126,10 @@ def disburse_in_database(
     if not rows:
         return None
     ((paid, request_before, payee_digest),) = rows
-    values = from_json(Disbursement, paid)
-    values["screening"] = screening
-    # The function pays in the fund's base currency only.
-    disbursement = SimpleNamespace(**values, base_currency=values["currency"])
+    disbursement = answer(paid, screening)
 
-    url = session.get_bind().engine.url  # the database (a URL hashes by its parts)
-    key: tuple[Any, ...] = (url, list_key, disbursement.payee_id, payee_digest)
-    key += (MATCHER_VERSION, review_threshold())
-    if key not in _clear:
+    key = clear_key(session.get_bind().engine.url, list_key, disbursement.payee_id, payee_digest)
+    if not known_clear(key):
         # Searched now, in this transaction: a new hit refuses (and opens its case),
         # and the rollback takes the function's writes with it.
         payee = get_or_404(session, Payee, disbursement.payee_id)
@@ -144,31 +140,94 @@ def disburse_in_database(
             actor_id=actor.id,
             spending_request_id=spending_request_id,
         )
-        with _clear_lock:
-            if len(_clear) >= MAX_CLEAR:
-                _clear.clear()
-            _clear.add(key)
+        remember_clear(key)
 
     # An instance of the request already in this session is now out of date.
     stale = session.identity_map.get(session.identity_key(SpendingRequest, spending_request_id))
     if stale is not None:
         session.expire(stale)
+    pending = session.info.setdefault(PENDING, [])
+    pending += events(actor, disbursement, request_before, amount, session.info.get("request_id"))
+    return disbursement
 
-    # snapshot() of each row, from the values it was built from (from_json keeps the
-    # mapper's column order); the request's as it was locked.
-    made = jsonable(values)
+
+def screening_state(now: dt.datetime, list_entries: int) -> dict[str, Any]:
+    """The payee's screening state a payment records: clear, against the lists and
+    matcher the caller's cached index was built from."""
+    from ledger.screening.names import MATCHER_VERSION
+
+    return {
+        "checked_at": jsonable(now),
+        "state": "clear",
+        "matcher_version": MATCHER_VERSION,
+        "list_entries": list_entries,
+    }
+
+
+def answer(paid: str, screening: dict[str, Any]) -> SimpleNamespace:
+    """The payment ``ledger_disburse()`` returned, as the response shows it: the row's
+    values (as the ORM would load them) and the fund's base currency, in a plain
+    namespace (nothing reads it but the response's schema and the audit trail)."""
+    values = from_json(Disbursement, paid)
+    values["screening"] = screening
+    # The function pays in the fund's base currency only.
+    return SimpleNamespace(**values, base_currency=values["currency"])
+
+
+def clear_key(url: sa.URL, list_key: Any, payee_id: int, payee_digest: str) -> tuple[Any, ...]:
+    """What a payee's clear screening result depends on: the database (a URL hashes
+    by its parts), the lists, the payee's digest (its row and related parties), the
+    matcher and the review threshold."""
+    from ledger.screening.names import MATCHER_VERSION
+    from ledger.screening.services import review_threshold
+
+    return (url, list_key, payee_id, payee_digest, MATCHER_VERSION, review_threshold())
+
+
+def known_clear(key: tuple[Any, ...]) -> bool:
+    return key in _clear
+
+
+def remember_clear(key: tuple[Any, ...]) -> None:
+    with _clear_lock:
+        if len(_clear) >= MAX_CLEAR:
+            _clear.clear()
+        _clear.add(key)
+
+
+def events(
+    actor: Actor,
+    disbursement: SimpleNamespace,
+    request_before: str,
+    amount: Money,
+    request_id: str | None,
+) -> list[dict[str, Any]]:
+    """The payment's two audit events, as ``record`` queues them: the disbursement
+    made (its snapshot, from the values it was built from) and the request paid (as
+    it was locked, and after)."""
+    made = jsonable(vars(disbursement))
+    del made["base_currency"]  # not a column
     before = from_json(SpendingRequest, request_before, snapshot=True)
     after = {**before, "disbursed_minor": before["disbursed_minor"] + amount.minor}
-    record(session, actor, "disbursement.made", ("disbursements", disbursement.id), after=made)
-    record(
-        session,
-        actor,
-        "spending_request.disbursed",
-        ("spending_requests", spending_request_id),
-        before=before,
-        after=after,
-    )
-    return disbursement
+    return [
+        pending_event(
+            actor,
+            "disbursement.made",
+            "disbursements",
+            disbursement.id,
+            request_id,
+            after=made,
+        ),
+        pending_event(
+            actor,
+            "spending_request.disbursed",
+            "spending_requests",
+            disbursement.spending_request_id,
+            request_id,
+            before=before,
+            after=after,
+        ),
+    ]
 
 
 def from_json(model: type[Base], text: str, *, snapshot: bool = False) -> dict[str, Any]:

@@ -44,7 +44,7 @@ HEADER_DOC = {
 }
 
 
-def _request_fingerprint() -> str:
+def request_fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(b"\0")
@@ -130,7 +130,7 @@ _ANSWER = (
 _CLAIM_BY_TOKEN_ROWS = DriverStatement(_CLAIM_BY_TOKEN_PG)
 _CLAIM_BY_USER_ROWS = DriverStatement(_CLAIM_BY_USER_PG)
 _CLAIM_SQLITE_ROWS = DriverStatement(_CLAIM_SQLITE)
-_ANSWER_ROWS = DriverStatement(_ANSWER)
+ANSWER = DriverStatement(_ANSWER)
 
 
 def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | None:
@@ -151,7 +151,7 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
             if not is_lock_timeout(exc):
                 raise
             # lock_timeout: the first request with this key is still at work.
-            raise _in_progress() from None
+            raise in_progress() from None
     else:
         rows = _CLAIM_SQLITE_ROWS.rows(session, params)
     return int(rows[0][0]) if rows else None
@@ -198,7 +198,7 @@ def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None
     key = (request.headers.get(HEADER) or "").strip()
     if not key or len(key) > 200 or not is_postgresql(db.session):
         return None
-    fingerprint = _request_fingerprint()
+    fingerprint = request_fingerprint()
     setattr(g, _PRECLAIM, {"key": key, "fingerprint": fingerprint})
     params = {
         "key": key,
@@ -222,7 +222,7 @@ def is_lock_timeout(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
-def _in_progress() -> RequestInProgress:
+def in_progress() -> RequestInProgress:
     return RequestInProgress(
         "Another request with this Idempotency-Key is still being processed; retry shortly."
     )
@@ -236,7 +236,7 @@ def _preclaimed(user_id: int, key: str) -> tuple[str, int | None] | None:
         return None
     rows = preclaim["rows"]
     if rows is None:
-        raise _in_progress()
+        raise in_progress()
     if rows and rows[0][1] != user_id:  # never: the token is the user's
         return None
     return preclaim["fingerprint"], (int(rows[0][0]) if rows else None)
@@ -266,7 +266,7 @@ def idempotent(view: F) -> F:
         if preclaimed is not None:  # claimed with the token lookup
             fingerprint, key_id = preclaimed
         else:
-            fingerprint = _request_fingerprint()
+            fingerprint = request_fingerprint()
             key_id = _claim(session, user.id, key, fingerprint)
         if key_id is None:
             # Another request with this key committed first: answer as it did.
@@ -280,7 +280,7 @@ def idempotent(view: F) -> F:
             "body": response.get_data(as_text=True),
         }
         # On PostgreSQL, stored right before the COMMIT, inside the audit chain step.
-        at_commit(session, _ANSWER_ROWS, answer, independent=True)
+        at_commit(session, ANSWER, answer, independent=True)
         return response
 
     wrapper._idempotent = True  # type: ignore[attr-defined]

@@ -193,7 +193,7 @@ def test_a_chain_step_that_does_not_check_out_rolls_the_whole_request_back(
     real = audit_services.at_commit
 
     def miscounted(session, statement, params):  # type: ignore[no-untyped-def]
-        if statement is audit_services._CHAIN_DRIVER:
+        if statement is audit_services.CHAIN_STEP:
             params = {**params, "count": params["count"] + 1}
         real(session, statement, params)
 

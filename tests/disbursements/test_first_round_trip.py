@@ -176,13 +176,13 @@ def test_the_answer_runs_inside_the_audit_chain_statement(app, ledger, session):
 
 
 def test_folding_keeps_statements_apart_when_it_must():
-    from ledger.db import DriverStatement, _folded
+    from ledger.db import DriverStatement, folded
 
     update = DriverStatement.postgresql("UPDATE t SET a = %(a)s")
     chain = DriverStatement.postgresql("WITH RECURSIVE x AS (SELECT 1) SELECT %(b)s")
     plain = DriverStatement.postgresql("SELECT %(a)s")
-    folded = _folded([(update, {"a": 1}, True), (chain, {"b": 2}, False)])
-    assert [(s.sql, p) for s, p in folded] == [
+    together = folded([(update, {"a": 1}, True), (chain, {"b": 2}, False)])
+    assert [(s.sql, p) for s, p in together] == [
         (
             "WITH RECURSIVE ledger_before_0 AS (UPDATE t SET a = %(a)s), x AS (SELECT 1) "
             "SELECT %(b)s",
@@ -190,10 +190,10 @@ def test_folding_keeps_statements_apart_when_it_must():
         )
     ]
     # A parameter's name in both: sent one after the other, as queued.
-    apart = _folded([(update, {"a": 1}, True), (plain, {"a": 3}, False)])
+    apart = folded([(update, {"a": 1}, True), (plain, {"a": 3}, False)])
     assert [s for s, _ in apart] == [update, plain]
     # Nothing after it to run within: on its own.
-    assert [s for s, _ in _folded([(update, {"a": 1}, True)])] == [update]
+    assert [s for s, _ in folded([(update, {"a": 1}, True)])] == [update]
 
 
 def test_only_a_data_modifying_statement_can_be_independent(app, session):

@@ -24,6 +24,13 @@ from tests.screening.test_screening_flow import upload
 pytestmark = pytest.mark.postgresql_only
 
 
+@pytest.fixture(autouse=True)
+def usual_way(app, monkeypatch):
+    """These tests watch the function as the usual request handling asks it; the fast
+    lane, which asks it through ``ledger_pay()``, has its own (test_fast_lane.py)."""
+    monkeypatch.setitem(app.config, "PAYMENTS_FAST_LANE", False)
+
+
 @contextmanager
 def statements(app: Flask) -> Iterator[list[str]]:
     """The SQL statements the application sends meanwhile."""
