@@ -63,7 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
         # SQLite: reads begin deferred; anything that may write takes the lock first.
         sqlite_begin.set("BEGIN" if request.method in SAFE_METHODS else "BEGIN IMMEDIATE")
-        database.session.info["request_id"] = g.request_id
+        # The request's session, when one is made, carries g.request_id (Database.session).
         for name, value in (request.view_args or {}).items():
             # No row has an id a BIGINT cannot hold; the database must not be asked.
             if isinstance(value, int) and value > MAX_ID:

@@ -503,8 +503,11 @@ class Database:
 
     @property
     def session(self) -> Session:
+        """The request's session, made at its first use (a payment in the fast lane
+        makes none), carrying the request's id for the audit events."""
         if "db_session" not in g:
             g.db_session = self.state.sessionmaker()
+            g.db_session.info["request_id"] = g.get("request_id")
         session: Session = g.db_session
         return session
 

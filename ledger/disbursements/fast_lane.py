@@ -110,8 +110,8 @@ def pay() -> Response | None:
 
     from ledger.screening.services import cached_index
 
-    session = db.session
-    cached = cached_index(session)
+    engine = db.engine
+    cached = cached_index(engine)
     if cached is None:  # the first payment of this process builds the index
         return None
     list_key, index = cached
@@ -135,7 +135,6 @@ def pay() -> Response | None:
         "list_id": list_key[0] if list_key else None,
         "list_imported_at": list_key[1] if list_key else None,
     }
-    engine = db.engine
     with engine.connect() as connection:  # from the pool; back to it, rolled back if open
         return _pay(connection, engine, params, screening, list_key, amount)
 

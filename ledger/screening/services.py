@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import URL, func, select
+from sqlalchemy import URL, Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
@@ -229,11 +229,15 @@ def name_index(session: Session) -> NameIndex:
         return index
 
 
-def cached_index(session: Session) -> tuple[tuple[Any, ...] | None, NameIndex] | None:
-    """The index ``name_index`` last built for this database and the list version it
-    was built from, without asking the database whether that is still the latest (a
-    caller that relies on it checks the version in its own statement)."""
-    cached = _cache.get(session.get_bind().engine.url)
+def cached_index(
+    bind: Session | Engine,
+) -> tuple[tuple[Any, ...] | None, NameIndex] | None:
+    """The index ``name_index`` last built for this database (a session's or an
+    engine's) and the list version it was built from, without asking the database
+    whether that is still the latest (a caller that relies on it checks the version
+    in its own statement)."""
+    engine = bind if isinstance(bind, Engine) else bind.get_bind().engine
+    cached = _cache.get(engine.url)
     return None if cached is None else (cached.key[1], cached.index)
 
 
