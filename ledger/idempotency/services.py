@@ -45,6 +45,7 @@ HEADER_DOC = {
 
 
 def request_fingerprint() -> str:
+    """What a key's first request is remembered by: its method, path and body."""
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(b"\0")
@@ -223,6 +224,7 @@ def is_lock_timeout(exc: BaseException) -> bool:
 
 
 def in_progress() -> RequestInProgress:
+    """The answer to a request whose key a concurrent request still holds."""
     return RequestInProgress(
         "Another request with this Idempotency-Key is still being processed; retry shortly."
     )
