@@ -24,17 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import (
     ROOT,
-    LedgerDriver,
     Pgbench,
-    approved_requests,
     cpu_seconds,
     create_app,
+    payments_world,
     pg_database,
     render,
     serve,
     stop,
-    treasurers,
-    upgrade,
     wrk_disburse,
 )
 
@@ -66,12 +63,7 @@ def main() -> int:
         pg_database(args.pg_url, "ledger_bench_wp_probe_pgbench") as pgbench_url,
     ):
         tmp = Path(tmp_name)
-        upgrade(render(url))
-        app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
-        driver = LedgerDriver(app, app.test_client())
-        request_ids, world = approved_requests(driver, args.clients)
-        tokens = treasurers(driver, args.clients)
-        app.extensions["ledger.db"].engine.dispose()
+        driver, request_ids, world, tokens = payments_world(url, args.clients, args.clients)
         dsn = render(url, "postgresql")
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(PROBE_SQL)

@@ -365,6 +365,21 @@ def spread_label(requests: int, clients: int, users: int) -> str:
     return f"{spread}, as {users} treasurers (client i as treasurer i mod {users})"
 
 
+def payments_world(
+    url: sa.URL, requests: int, users: int
+) -> tuple[LedgerDriver, list[int], dict[str, Any], list[str]]:
+    """A migrated database with ``requests`` approved requests (a payee each) and
+    ``users`` treasurers; the driver (its engine disposed), the request ids, the
+    world of the first and the treasurers' tokens."""
+    upgrade(render(url))
+    app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
+    driver = LedgerDriver(app, app.test_client())
+    request_ids, world = approved_requests(driver, requests)
+    tokens = treasurers(driver, users)
+    app.extensions["ledger.db"].engine.dispose()
+    return driver, request_ids, world, tokens
+
+
 def api_benchmark(
     args: argparse.Namespace, tmp: Path, pgbench: Pgbench | None = None
 ) -> dict[str, Any]:
@@ -372,12 +387,7 @@ def api_benchmark(
     (gunicorn idle meanwhile)."""
     half = max(1, round(args.duration / 2))
     with pg_database(args.pg_url, "ledger_bench_wp_api") as url:
-        upgrade(render(url))
-        app = create_app({"DATABASE_URL": render(url), "LOG_LEVEL": "WARNING"})
-        driver = LedgerDriver(app, app.test_client())
-        request_ids, world = approved_requests(driver, args.requests)
-        tokens = treasurers(driver, args.users)
-        app.extensions["ledger.db"].engine.dispose()
+        driver, request_ids, world, tokens = payments_world(url, args.requests, args.users)
 
         env = {
             **os.environ,

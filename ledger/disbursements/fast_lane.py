@@ -29,7 +29,6 @@ writes is the same either way (``tests/disbursements/test_fast_lane.py``).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,14 +40,15 @@ from ledger.api import parse_money, today
 from ledger.audit.services import CHAIN_STEP, chain_step_params
 from ledger.auth.access import load_user
 from ledger.auth.tokens import caller, hash_token
-from ledger.db import DriverStatement, db, folded, run_on, utcnow
+from ledger.db import DriverStatement, db, folded, run_on
 from ledger.disbursements.in_database import (
     DECLINED,
     answer,
     clear_key,
     events,
     known_clear,
-    screening_state,
+    screening_now,
+    screening_params,
 )
 from ledger.disbursements.schemas import DisbursementCreateSchema, DisbursementSchema
 from ledger.errors import LedgerError
@@ -108,18 +108,13 @@ def pay() -> Response | None:
     if data["fx_rate"] is not None:
         return None
 
-    from ledger.screening.services import cached_index
-
     engine = db.engine
-    cached = cached_index(engine)
-    if cached is None:  # the first payment of this process builds the index
+    screened = screening_now(engine)
+    if screened is None:  # the first payment of this process builds the index
         return None
-    list_key, index = cached
-    now = utcnow()
-    screening = screening_state(now, len(index))
+    list_key, now, screening = screened
     params = {
         "token_hash": hash_token(token.strip()),
-        "now": now,
         "role": ROLE,
         "key": key,
         "method": request.method,
@@ -131,9 +126,7 @@ def pay() -> Response | None:
         "currency": amount.currency,
         "reference": data["reference"],
         "paid_on": data["paid_on"] or today(),
-        "screening": json.dumps(screening),
-        "list_id": list_key[0] if list_key else None,
-        "list_imported_at": list_key[1] if list_key else None,
+        **screening_params(list_key, now, screening),
     }
     with engine.connect() as connection:  # from the pool; back to it, rolled back if open
         return _pay(connection, engine, params, screening, list_key, amount)

@@ -98,16 +98,13 @@ def disburse_in_database(
     schema, and a mapped ``Disbursement`` with its ``Fund`` attached cost more to
     build (the ORM's instrumentation) than the rest of the answer."""
     from ledger.compliance.services import assert_payable
-    from ledger.screening.services import cached_index
 
     if fx_rate is not None or not enabled(session):
         return None
-    cached = cached_index(session)
-    if cached is None:  # the first payment of this process builds the index
+    screened = screening_now(session)
+    if screened is None:  # the first payment of this process builds the index
         return None
-    list_key, index = cached
-    now = utcnow()
-    screening = screening_state(now, len(index))
+    list_key, now, screening = screened
     rows = _PAY.rows(
         session,
         {
@@ -117,10 +114,7 @@ def disburse_in_database(
             "currency": amount.currency,
             "reference": reference,
             "paid_on": paid_on,
-            "now": now,
-            "screening": json.dumps(screening),
-            "list_id": list_key[0] if list_key else None,
-            "list_imported_at": list_key[1] if list_key else None,
+            **screening_params(list_key, now, screening),
         },
     )
     if not rows:
@@ -149,6 +143,32 @@ def disburse_in_database(
     pending = session.info.setdefault(PENDING, [])
     pending += events(actor, disbursement, request_before, amount, session.info.get("request_id"))
     return disbursement
+
+
+def screening_now(
+    bind: Session | sa.Engine,
+) -> tuple[Any, dt.datetime, dict[str, Any]] | None:
+    """The list version this process screens against, the payment's time and the
+    screening state the payment records; None until this process has built its name
+    index (its first payment goes the Python way, which builds it)."""
+    from ledger.screening.services import cached_index
+
+    cached = cached_index(bind)
+    if cached is None:
+        return None
+    list_key, index = cached
+    now = utcnow()
+    return list_key, now, screening_state(now, len(index))
+
+
+def screening_params(list_key: Any, now: dt.datetime, screening: dict[str, Any]) -> dict[str, Any]:
+    """What ``ledger_disburse()`` takes of them: the time, the state, the lists."""
+    return {
+        "now": now,
+        "screening": json.dumps(screening),
+        "list_id": list_key[0] if list_key else None,
+        "list_imported_at": list_key[1] if list_key else None,
+    }
 
 
 def screening_state(now: dt.datetime, list_entries: int) -> dict[str, Any]:

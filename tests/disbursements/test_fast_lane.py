@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from ledger.disbursements import in_database
 from ledger.screening.services import name_index
-from tests.disbursements.test_concurrency import race
 from tests.disbursements.test_in_database import (
     pay_the_sequence,
     python_path_locks,
     statements,
+    thirty_two_at_once,
     world,
     written,
 )
@@ -182,14 +182,7 @@ def test_simultaneous_payments_in_the_lane_stay_within_the_approval(app, ledger,
     fund = world(ledger, "G")
     request_id = fund["request"]["id"]
     ledger.disburse(request_id, "980.00")
-    body = {"spending_request_id": request_id, "amount": "1.00", "currency": "USD"}
-    with statements(app) as seen:
-        results = race(
-            app,
-            ledger.tokens["treasurer"],
-            [dict(body, reference=f"P-{i}") for i in range(32)],
-            [f"race-{i}" for i in range(32)],
-        )
+    results, seen = thirty_two_at_once(app, ledger, request_id)
     assert sorted(status for status, _ in results) == [201] * 20 + [409] * 12
     assert lane(seen) == 32
     paid = written(session, fund["fund"]["id"])

@@ -373,12 +373,26 @@ def test_what_the_function_does_not_allow_python_refuses(ledger, session, arrang
     ).scalar_one()
 
 
+def thirty_two_at_once(app: Flask, ledger: Any, request_id: int) -> tuple[list[Any], list[str]]:
+    """32 treasurers' payments of 1.00 against one request at once: their answers,
+    and the statements sent meanwhile."""
+    from tests.disbursements.test_concurrency import race
+
+    body = {"spending_request_id": request_id, "amount": "1.00", "currency": "USD"}
+    with statements(app) as seen:
+        results = race(
+            app,
+            ledger.tokens["treasurer"],
+            [dict(body, reference=f"P-{i}") for i in range(32)],
+            [f"race-{i}" for i in range(32)],
+        )
+    return results, seen
+
+
 def test_simultaneous_payments_through_the_function_stay_within_the_approval(app, ledger, session):
     """32 clients at once on one approval with room for 20 payments: the function
     takes the request's lock, so 19 are paid by it, the 20th (the last) by Python,
     and 12 are refused; every row and the chain add up."""
-    from tests.disbursements.test_concurrency import race
-
     name_index(session)
     fund = world(ledger, "G")
     request_id = fund["request"]["id"]
@@ -388,14 +402,7 @@ def test_simultaneous_payments_through_the_function_stay_within_the_approval(app
         "treasurer",
         {"amount": "20.00", "currency": "USD", "reason": "Scope reduced"},
     )
-    body = {"spending_request_id": request_id, "amount": "1.00", "currency": "USD"}
-    with statements(app) as seen:
-        results = race(
-            app,
-            ledger.tokens["treasurer"],
-            [dict(body, reference=f"P-{i}") for i in range(32)],
-            [f"race-{i}" for i in range(32)],
-        )
+    results, seen = thirty_two_at_once(app, ledger, request_id)
     codes = sorted(status for status, _ in results)
     assert codes == [201] * 20 + [409] * 12
     assert calls(seen) >= 20
