@@ -222,16 +222,22 @@ def test_the_function_writes_what_the_python_path_writes(app, ledger, session, m
     assert calls(seen) == 4
     assert python_path_locks(seen) == 2
 
-    a = written(session, by_python["fund"]["id"])
-    b = written(session, by_function["fund"]["id"])
+    a = same_writes(ledger, session, by_python, by_function)
     assert len(a["disbursements"]) == 4
     # 500 and the last 300 each span both contributions; a return is one negative row.
     assert len(a["attributions"]) == 7
+
+
+def same_writes(ledger: Any, session: Any, a: dict[str, Any], b: dict[str, Any]) -> Any:
+    """What the payments wrote in fund ``a`` is what they wrote in ``b``, both funds'
+    books balance and the audit chain holds; ``a``'s rows."""
+    rows_a, rows_b = written(session, a["fund"]["id"]), written(session, b["fund"]["id"])
     for part in ("disbursements", "entries", "lines", "attributions", "paid", "events"):
-        assert a[part] == b[part], part
-    for fund in (by_python, by_function):
+        assert rows_a[part] == rows_b[part], part
+    for fund in (a, b):
         assert ledger.trial_balance(fund["fund"]["id"])["balanced"] is True
     assert ledger.get("/audit-events/verify")["valid"] is True
+    return rows_a
 
 
 def test_the_response_and_its_replay_are_those_of_the_python_path(app, ledger, session):
