@@ -22,9 +22,11 @@ request goes the usual way from the start, which answers it as it always has: an
 invalid body, a token that does not authenticate or lacks the role (401, 403, and
 the failed-authentication limit), a key already used (replay, or 422 for another
 body), a refusal with its evidence, a payment ``ledger_disburse()`` leaves to
-Python, a payee not yet screened by this process, a key still being used by a
-concurrent request. ``PAYMENTS_FAST_LANE`` turns it off. Everything a payment
-writes is the same either way (``tests/disbursements/test_fast_lane.py``).
+Python, a payee not yet screened by this process, a rate, a body over 64 KiB. A key
+still held by a concurrent request after the bounded wait is answered as the usual
+way answers it (409 ``request_in_progress``), without waiting a second time.
+``PAYMENTS_FAST_LANE`` turns it off. Everything a payment writes is the same either
+way (``tests/disbursements/test_fast_lane.py``).
 """
 
 from __future__ import annotations
