@@ -358,12 +358,17 @@ def _as_sqlalchemy_error(
     connection: sa.Connection, sql: str, params: Any, exc: Exception
 ) -> sa.exc.StatementError:
     """A psycopg error as SQLAlchemy's (as ``Connection.execute`` raises it), so
-    that the problem handlers answer it the same way; a lost connection is
-    invalidated."""
+    that the problem handlers answer it the same way. A lost connection is
+    invalidated, and with it every connection the pool made before it, as
+    ``Connection.execute`` does on a disconnect: a server restart or a failover
+    took them all, and a retry must not be handed another dead one."""
     import psycopg
 
     lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
     if lost:
+        # What SQLAlchemy's own handling of a disconnect calls (Connection.
+        # _handle_dbapi_exception): the pool's connections up to now are stale.
+        connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
         connection.invalidate(exc)
     return sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=lost)
 

@@ -193,3 +193,40 @@ def test_a_payment_at_a_rate_goes_the_usual_way(app, ledger, session, screened):
         paid = ledger.disburse(fund["request"]["id"], "1.00", fx_rate="1.0")
     assert lane(seen) == 0 and lookups(seen) == 1
     assert paid["amount"] == "1.00"
+
+
+def test_a_connection_lost_in_the_lane_fails_the_payment_cleanly_and_the_retry_pays_once(
+    app, ledger, monkeypatch
+):
+    """The server dropped the pool's connections (a restart, a failover): the lane's
+    payment is answered 503 database_unavailable with nothing written, the whole
+    pool is invalidated, and the retry with the same key pays, once."""
+    from ledger import db as ledger_db
+    from tests.ops.test_connection_loss import drop_connections
+
+    monkeypatch.setattr(ledger_db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    fund = world(ledger, "H")
+    for _ in range(2):  # the name index built, the payee screened by this process
+        ledger.disburse(fund["request"]["id"], "1.00")
+    body = pay_body(fund)
+    engine = app.extensions["ledger.db"].engine
+    with engine.connect() as one, engine.connect() as two:  # two rest in the pool
+        one.exec_driver_sql("SELECT 1")
+        two.exec_driver_sql("SELECT 1")
+    try:
+        assert drop_connections(app) >= 2
+        lost = ledger.raw("POST", "/disbursements", "treasurer", body, key="k-lost")
+        assert lost.status_code == 503
+        assert lost.get_json()["type"].endswith("database_unavailable")
+        assert lost.headers["Retry-After"] == "1"
+        again = ledger.raw("POST", "/disbursements", "treasurer", body, key="k-lost")
+        assert again.status_code == 201
+        replay = ledger.raw("POST", "/disbursements", "treasurer", body, key="k-lost")
+        assert replay.get_data() == again.get_data()
+    finally:
+        engine.dispose()
+    # (The test's own session lost its connection too: read through the API.)
+    paid = ledger.get(f"/disbursements?spending_request_id={fund['request']['id']}")["items"]
+    assert sorted(p["amount"] for p in paid) == ["1.00", "1.00", "12.34"]
+    assert ledger.trial_balance(fund["fund"]["id"])["balanced"] is True
+    assert ledger.get("/audit-events/verify")["valid"] is True
