@@ -113,7 +113,7 @@ def test_the_answer_is_the_views_and_either_way_replays_it_byte_for_byte(
 
 @pytest.mark.parametrize(
     "case",
-    ["unknown token", "auditor", "bad amount", "unknown field", "no key", "restricted"],
+    ["unknown token", "auditor", "bad amount", "unknown field", "no key", "restricted", "closed"],
 )
 def test_what_the_lane_does_not_finish_is_answered_as_the_usual_way_answers_it(
     app, ledger, session, screened, monkeypatch, case
@@ -137,6 +137,14 @@ def test_what_the_lane_does_not_finish_is_answered_as_the_usual_way_answers_it(
             f"/payees/{fund['payee']['id']}/restrictions",
             "compliance",
             {"reason": "Listed by the committee's vetting"},
+            expect=201,
+        )
+    elif case == "closed":  # ledger_disburse() declines; Python refuses with evidence
+        ledger.call(
+            "POST",
+            f"/funds/{fund['fund']['id']}/periods",
+            "treasurer",
+            {"period": "2021-07", "reason": "July 2021 books signed."},
             expect=201,
         )
     answers = []
