@@ -254,27 +254,27 @@ class DriverStatement:
             result = connection.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
         driver: Any = connection.connection.driver_connection
-        cursor = kept_cursor(connection.info, driver)
-        _announce(connection, [(self, params)])
         first = driver.pgconn.transaction_status == _IDLE
-        _execute(connection, driver, cursor, [(self, params)], pipelined=first)
-        return _fetched(cursor)
+        return run_on(connection, [(self, params)], pipelined=first)
 
 
 def run_on(
     connection: sa.Connection,
     calls: Sequence[tuple[DriverStatement, dict[str, Any]]],
     *,
+    pipelined: bool = False,
     commit: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """``calls`` on ``connection``'s psycopg connection, outside any session (the
-    payment's fast lane): in order, then COMMIT if asked; the last statement's rows.
-    As ``DriverStatement.rows``: listeners see the statements, errors come out as
-    SQLAlchemy's, a lost connection is invalidated. PostgreSQL only."""
+    """``calls`` straight on ``connection``'s psycopg connection (a session's, or
+    one outside any session: the payment's fast lane), in order, then COMMIT if
+    asked (``pipelined``: in one psycopg pipeline with ``DATABASE_PIPELINE``); the
+    last statement's rows. Listeners on ``before_cursor_execute`` see the
+    statements; errors come out as SQLAlchemy's, a lost connection invalidating the
+    pool's. PostgreSQL only."""
     driver: Any = connection.connection.driver_connection
-    cursor = kept_cursor(connection.info, driver)
+    cursor = _cursor(connection.info, driver)
     _announce(connection, calls)
-    _execute(connection, driver, cursor, calls, pipelined=False, commit=commit)
+    _execute(connection, driver, cursor, calls, pipelined=pipelined, commit=commit)
     return _fetched(cursor)
 
 
@@ -335,7 +335,7 @@ def _fetched(cursor: Any) -> list[tuple[Any, ...]]:
 _CURSORS = "ledger.cursors"
 
 
-def kept_cursor(info: dict[str, Any], driver: Any) -> Any:
+def _cursor(info: dict[str, Any], driver: Any) -> Any:
     """A psycopg cursor kept with the connection: a cursor is reusable, and making
     one (its adapters, its state) for every statement costs more than the
     statement's own formatting."""
@@ -456,11 +456,7 @@ def _commit_with_queued(engine: Engine) -> None:
         queued = connection.info.pop(AT_COMMIT, None)
         if not queued:
             return
-        queued = folded(queued)
-        driver: Any = connection.connection.driver_connection
-        _announce(connection, queued)
-        cursor = kept_cursor(connection.info, driver)
-        _execute(connection, driver, cursor, queued, pipelined=True, commit=True)
+        run_on(connection, folded(queued), pipelined=True, commit=True)
 
     @event.listens_for(engine, "rollback")
     def _drop(connection: sa.Connection) -> None:

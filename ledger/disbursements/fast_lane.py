@@ -94,9 +94,9 @@ def pay() -> Response | None:
     if request.method != "POST" or request.endpoint != ENDPOINT or not enabled():
         return None
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    key = (request.headers.get(HEADER) or "").strip()
+    token, key = token.strip(), (request.headers.get(HEADER) or "").strip()
     length = request.content_length
-    if scheme.lower() != "bearer" or not token.strip() or not key or len(key) > 200:
+    if scheme.lower() != "bearer" or not token or not key or len(key) > 200:
         return None
     if length is None or length > PRECLAIM_MAX_BODY:
         return None
@@ -116,7 +116,7 @@ def pay() -> Response | None:
         return None
     list_key, now, screening = screened
     params = {
-        "token_hash": hash_token(token.strip()),
+        "token_hash": hash_token(token),
         "role": ROLE,
         "key": key,
         "method": request.method,
@@ -154,14 +154,15 @@ def _pay(
         driver.rollback()
         load_user()
         raise in_progress() from None
-    if not rows or rows[0][7] is None or rows[0][8] is None:
-        # Not authenticated, not a treasurer, the key taken, or left to Python
-        # (which the usual way then decides without asking the function again).
+    # No row: not authenticated, or not a treasurer. No key: the key was taken. No
+    # payment: left to Python (which the usual way then decides without asking the
+    # function again).
+    key_id, paid, before, digest = rows[0][7:] if rows else (None, None, None, None)
+    if key_id is None or paid is None:
         driver.rollback()
-        if rows and rows[0][7] is not None:
+        if key_id is not None:
             setattr(g, DECLINED, True)
         return None
-    key_id, paid, before, digest = rows[0][7:]
     disbursement = answer(paid, screening)
     if not known_clear(clear_key(engine.url, list_key, disbursement.payee_id, digest)):
         driver.rollback()  # the usual way screens the payee now
