@@ -127,8 +127,14 @@ def event_hash(prev_hash: str, seq: int, fields: dict[str, Any]) -> str:
         "before": fields["before"],
         "after": fields["after"],
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON text the chain hashes: keys sorted, no spaces, unescaped
+    Unicode. PostgreSQL writes the same text for the payment's events
+    (``ledger_canonical_json``, migration ``8e6f1a2b3c47``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
@@ -136,9 +142,6 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
     ``prev_hash`` and ``seq``: ``head + prev_hash + middle + str(seq) + "}"``.
     Computed before the chain head is locked, so that only the link is left to do
     under the lock. Keys sort as: action … occurred_at, prev_hash, request_id, seq."""
-
-    def dumps(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     content = {
         "action": fields["action"],
@@ -152,8 +155,8 @@ def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
     }
     # The keys above are in sorted order and all sort before "prev_hash": the
     # canonical JSON of ``content`` without its closing brace is the head.
-    head = dumps(content)[:-1]
-    return f'{head},"prev_hash":"', f'","request_id":{dumps(fields["request_id"])},"seq":'
+    head = canonical(content)[:-1]
+    return f'{head},"prev_hash":"', f'","request_id":{canonical(fields["request_id"])},"seq":'
 
 
 # PostgreSQL: the whole chain step is one statement, sent right before the COMMIT

@@ -5,13 +5,14 @@ with nothing left behind (no claimed key, no row)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from ledger.disbursements import in_database
+from ledger.disbursements import fast_lane, in_database
 from ledger.screening.services import name_index
 from tests.disbursements.test_in_database import (
     pay_the_sequence,
@@ -55,17 +56,23 @@ def test_the_fast_lane_writes_what_the_usual_way_writes(
     monkeypatch.setitem(app.config, "PAYMENTS_FAST_LANE", True)
     with statements(app) as seen:
         pay_the_sequence(ledger, fast["request"]["id"])
-    # Four payments ask ledger_pay(). The first finds its payee not yet screened by
-    # this process and goes the usual way (which pays through ledger_disburse() and
-    # screens); the next two are the lane's; the last (what remains of the
-    # commitment) is left to Python, which the usual way decides without asking the
-    # function again. The return goes the usual way.
-    assert lane(seen) == 4
+    # Three payments ask ledger_pay(). The first goes the usual way: this process
+    # has not paid the request before, so the lane does not know its payee (the
+    # usual way pays through ledger_disburse() and screens the payee); the next two
+    # are the lane's; the last (what remains of the commitment) is left to Python,
+    # which the usual way decides without asking the function again. The return
+    # goes the usual way.
+    assert lane(seen) == 3
     assert sum("ledger_disburse(" in s and "ledger_pay(" not in s for s in seen) == 1
     assert python_path_locks(seen) == 2
     assert lookups(seen) == 3
 
     assert len(same_writes(ledger, session, usual, fast)["disbursements"]) == 4
+
+
+def shape(text: str) -> str:
+    """An answer's text with its values that differ between payments taken out."""
+    return re.sub(r'"(id|created_at|checked_at)":("[^"]*"|\d+)', r'"\1":_', text)
 
 
 def pay_body(fund: dict[str, Any], amount: str = "12.34", **extra: Any) -> dict[str, Any]:
@@ -87,12 +94,26 @@ def test_the_answer_is_the_views_and_either_way_replays_it_byte_for_byte(
     body = pay_body(fund)
     with statements(app) as seen:
         first = ledger.raw("POST", "/disbursements", "treasurer", body, key="k-1")
-    assert lane(seen) == 1 and lookups(seen) == 0  # the lane's, in two statements
-    assert len(seen) == 2
+    assert lane(seen) == 1 and lookups(seen) == 0  # the lane's, in one statement
+    assert len(seen) == 1
     assert first.status_code == 201
     assert first.mimetype == "application/json"
     paid = first.get_json()
     assert paid == ledger.get(f"/disbursements/{paid['id']}", "treasurer")
+    # The text is the view's: the same fields in the same order, the same encoding.
+    monkeypatch.setitem(app.config, "PAYMENTS_FAST_LANE", False)
+    usual = ledger.raw(
+        "POST", "/disbursements", "treasurer", {**body, "reference": "PAY-%s"}, key="k-2"
+    )
+    monkeypatch.setitem(app.config, "PAYMENTS_FAST_LANE", True)
+    with statements(app) as seen:
+        fast = ledger.raw(
+            "POST", "/disbursements", "treasurer", {**body, "reference": "PAY-%s"}, key="k-3"
+        )
+    assert lane(seen) == 1 and fast.status_code == usual.status_code == 201
+    assert fast.get_json()["reference"] == "PAY-%s"  # a "%" is not a format() place
+    assert shape(fast.get_data(as_text=True)) == shape(usual.get_data(as_text=True))
+    assert fast.get_data(as_text=True).endswith("}\n")
     assert set(paid) == {
         "id", "spending_request_id", "fund_id", "payee_id", "amount", "currency", "fx_rate",
         "base_currency", "base_amount", "reference", "paid_on", "screening", "created_by",
@@ -108,7 +129,7 @@ def test_the_answer_is_the_views_and_either_way_replays_it_byte_for_byte(
         other = ledger.raw("POST", "/disbursements", "treasurer", pay_body(fund), key="k-1")
         assert other.status_code == 422
         assert other.get_json()["code"] == "idempotency_key_reused"
-    assert len(written(session, fund["fund"]["id"])["disbursements"]) == 2
+    assert len(written(session, fund["fund"]["id"])["disbursements"]) == 4
 
 
 @pytest.mark.parametrize(
@@ -170,9 +191,9 @@ def test_a_payee_this_process_has_not_screened_is_screened_the_usual_way(
     with statements(app) as seen:
         ledger.disburse(fund["request"]["id"], "1.00")
         ledger.disburse(fund["request"]["id"], "1.00")
-    # The first: the lane's payment rolled back, the usual way pays and screens (the
-    # payee's row read for the search); the second: the lane's alone.
-    assert lane(seen) == 2
+    # The first: the lane does not know the payee clear and leaves it, the usual way
+    # pays and screens (the payee's row read for the search); the second: the lane's.
+    assert lane(seen) == 1
     assert sum("FROM payees" in s for s in seen) == 1
     assert lookups(seen) == 1
     assert written(session, fund["fund"]["id"])["paid"] == 300
@@ -237,4 +258,100 @@ def test_a_connection_lost_in_the_lane_fails_the_payment_cleanly_and_the_retry_p
     paid = ledger.get(f"/disbursements?spending_request_id={fund['request']['id']}")["items"]
     assert sorted(p["amount"] for p in paid) == ["1.00", "1.00", "12.34"]
     assert ledger.trial_balance(fund["fund"]["id"])["balanced"] is True
+    assert ledger.get("/audit-events/verify")["valid"] is True
+
+
+def test_a_payee_changed_since_this_process_paid_it_is_screened_again_the_usual_way(
+    app, ledger, session, screened
+):
+    fund = world(ledger, "H")
+    request_id = fund["request"]["id"]
+    ledger.disburse(request_id, "1.00")
+    ledger.call(
+        "POST",
+        f"/payees/{fund['payee']['id']}/related-parties",
+        "clerk",
+        {"name": "Khalil Haddad", "kind": "person", "role": "owner"},
+        expect=201,
+    )
+    claimed = keys(session)
+    with statements(app) as seen:
+        ledger.disburse(request_id, "1.00")
+        ledger.disburse(request_id, "1.00")
+    # The first: ledger_pay() finds the payee's digest is not the one this process
+    # found clear and writes nothing; the usual way screens the payee again (its row
+    # read for the search) and pays. The second: the lane's, with the new digest.
+    assert lane(seen) == 2
+    assert lookups(seen) == 1
+    assert sum("FROM payees" in s for s in seen) == 1
+    assert keys(session) == claimed + 2
+    assert written(session, fund["fund"]["id"])["paid"] == 300
+    assert ledger.get("/audit-events/verify")["valid"] is True
+
+
+def test_a_value_the_canonical_text_cannot_carry_leaves_the_payment_to_python(
+    app, ledger, session, screened
+):
+    """The audit trail's canonical text is Python's: a non-integer number (0.5, as
+    Python's float prints it) is not written by SQL; the function writes nothing and
+    the usual way pays in Python, without asking ledger_disburse() again."""
+    fund = world(ledger, "I")
+    request_id = fund["request"]["id"]
+    ledger.disburse(request_id, "1.00")
+    session.execute(
+        sa.text("UPDATE spending_requests SET decision = CAST(:decision AS json) WHERE id = :id"),
+        {"decision": '{"status": "approved", "share": 0.5}', "id": request_id},
+    )
+    session.commit()
+    claimed = keys(session)
+    with statements(app) as seen:
+        ledger.disburse(request_id, "1.00")
+    assert lane(seen) == 1
+    assert sum("ledger_disburse(" in s and "ledger_pay(" not in s for s in seen) == 0
+    assert python_path_locks(seen) == 1
+    assert keys(session) == claimed + 1
+    assert written(session, fund["fund"]["id"])["paid"] == 200
+    paid = session.execute(
+        sa.text(
+            "SELECT after FROM audit_events WHERE action = 'spending_request.disbursed' "
+            "ORDER BY seq DESC LIMIT 1"
+        )
+    ).scalar_one()
+    assert paid["decision"]["share"] == 0.5 and paid["disbursed_minor"] == 200
+    assert ledger.get("/audit-events/verify")["valid"] is True
+
+
+def test_the_requests_snapshot_is_rendered_again_when_the_request_changed(
+    app, ledger, session, screened
+):
+    """ledger_pay() renders a request's snapshot once and the lane hands it back for
+    the request's next payments; a request changed since (here its purpose) is
+    rendered again, and its events carry the change."""
+    fund = world(ledger, "J")
+    request_id = fund["request"]["id"]
+    ledger.disburse(request_id, "1.00")  # the usual way: the lane learns the payee
+    ledger.disburse(request_id, "1.00")  # the lane's: the snapshot rendered
+    kept = dict(fast_lane._request_parts[session.get_bind().url, request_id])
+    ledger.disburse(request_id, "1.00")  # the lane's: the snapshot handed back
+    assert fast_lane._request_parts[session.get_bind().url, request_id] == kept
+    session.execute(
+        sa.text("UPDATE spending_requests SET purpose = 'Roof repair, phase 2' WHERE id = :id"),
+        {"id": request_id},
+    )
+    session.commit()
+    ledger.disburse(request_id, "1.00")
+    renewed = fast_lane._request_parts[session.get_bind().url, request_id]
+    assert renewed["request_key"] != kept["request_key"]
+    assert '"purpose":"Roof repair, phase 2"' in renewed["request_high"]
+    paid = session.execute(
+        sa.text(
+            "SELECT before, after FROM audit_events WHERE action = 'spending_request.disbursed' "
+            "ORDER BY seq DESC LIMIT 2"
+        )
+    ).all()
+    assert [before["purpose"] for before, _ in paid] == [
+        "Roof repair, phase 2",
+        "Repair of damaged housing units",
+    ]
+    assert [after["disbursed_minor"] for _, after in paid] == [400, 300]
     assert ledger.get("/audit-events/verify")["valid"] is True
