@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import re
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,6 +135,20 @@ def get_or_404(session: Session, model: type[T], id_: int) -> T:
 sqlite_begin: contextvars.ContextVar[str] = contextvars.ContextVar(
     "sqlite_begin", default="BEGIN IMMEDIATE"
 )
+
+
+_DATABASE_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def database_key(bind: Session | Engine) -> str:
+    """The database a session's or an engine's connections go to, as the key of a
+    cache kept per database in this process. Its URL would do, but a URL hashes by
+    rendering itself as text, every time: this renders it once per engine."""
+    engine = bind if isinstance(bind, Engine) else bind.get_bind().engine
+    key = _DATABASE_KEYS.get(engine)
+    if key is None:
+        key = _DATABASE_KEYS[engine] = engine.url.render_as_string(hide_password=False)
+    return key
 
 
 def make_engine(url: str, *, pipeline: bool = False, **kw: Any) -> Engine:

@@ -40,7 +40,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, request
+from flask import Request, Response, current_app, g, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -48,7 +48,7 @@ from ledger.api import parse_money, today
 from ledger.audit.services import canonical
 from ledger.auth.access import load_user
 from ledger.auth.tokens import caller, hash_token
-from ledger.db import DriverStatement, db, run_on
+from ledger.db import DriverStatement, database_key, db, run_on
 from ledger.disbursements.in_database import (
     DECLINED,
     clear_key,
@@ -109,9 +109,10 @@ def pay() -> Response | None:
     request go the usual way (having written nothing)."""
     if request.method != "POST" or request.endpoint != ENDPOINT or not enabled():
         return None
-    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    token, key = token.strip(), (request.headers.get(HEADER) or "").strip()
-    length = request.content_length
+    req: Request = cast(Any, request)._get_current_object()  # looked up once, not per use
+    scheme, _, token = (req.headers.get("Authorization") or "").partition(" ")
+    token, key = token.strip(), (req.headers.get(HEADER) or "").strip()
+    length = req.content_length
     if scheme.lower() != "bearer" or not token or not key or len(key) > 200:
         return None
     if length is None or length > PRECLAIM_MAX_BODY:
@@ -119,7 +120,7 @@ def pay() -> Response | None:
     # A client that failed too often is refused before its token is looked up.
     auth_failures().check()
     try:
-        data = _CREATE.load(request.get_json(silent=True) or {})
+        data = _CREATE.load(req.get_json(silent=True) or {})
         amount = parse_money(data)
     except (ValidationError, LedgerError):
         return None  # the usual way answers it, in its order (401, 403, then 422)
@@ -132,8 +133,9 @@ def pay() -> Response | None:
         return None
     list_key, now, screening = screened
     request_id = data["spending_request_id"]
-    payee = known_payee(engine.url, request_id)
-    if payee is None or not known_clear(clear_key(engine.url, list_key, *payee)):
+    database = database_key(engine)
+    payee = known_payee(database, request_id)
+    if payee is None or not known_clear(clear_key(database, list_key, *payee)):
         return None  # the usual way pays it, screening the payee if it must
     paid_on = data["paid_on"] or today()
     response = _answer(request_id, payee[0], amount, data["reference"], paid_on, now, screening)
@@ -143,8 +145,8 @@ def pay() -> Response | None:
         "token_hash": hash_token(token),
         "role": ROLE,
         "key": key,
-        "method": request.method,
-        "path": request.path,
+        "method": req.method,
+        "path": req.path,
         "request_hash": request_fingerprint(),
         "wait": WAIT_FOR_FIRST,
         "request_id": request_id,
@@ -159,7 +161,7 @@ def pay() -> Response | None:
         "payee_digest": payee[1],
         "trace_id": getattr(g, "request_id", None),
         "answer": response.get_data(as_text=True),
-        **_request_parts.get((engine.url, request_id), _NO_PARTS),
+        **_request_parts.get((database, request_id), _NO_PARTS),
     }
     with engine.connect() as connection:  # from the pool; back to it as it was
         return _pay(connection, params, response)
@@ -217,7 +219,7 @@ def _pay(connection: sa.Connection, params: dict[str, Any], response: Response) 
             return None
         if sqlstate == NOT_KNOWN_CLEAR:
             # The usual way pays it, and learns the payee again.
-            forget_payee(connection.engine.url, params["request_id"])
+            forget_payee(database_key(connection.engine), params["request_id"])
             return None
         if not is_lock_timeout(exc):
             raise
@@ -238,21 +240,25 @@ def _pay(connection: sa.Connection, params: dict[str, Any], response: Response) 
     g.user, g.user_id = user, user.id
     response.set_data(row[8])
     if row[9] is not None:  # the request's snapshot rendered anew: kept for its next payment
-        _remember_parts(connection.engine.url, params["request_id"], *row[9:12])
+        _remember_parts(database_key(connection.engine), params["request_id"], *row[9:12])
     return response
 
 
 # Per spending request, its snapshot's parts as ``ledger_pay()`` last rendered them
 # (but for disbursed_minor, which each payment moves), and the key of the row they
 # were rendered from: handed back, they are used while the row still has that key.
-_request_parts: dict[tuple[sa.URL, int], dict[str, str | None]] = {}
+_request_parts: dict[tuple[str, int], dict[str, str | None]] = {}
 _NO_PARTS: dict[str, str | None] = {"request_key": None, "request_low": None, "request_high": None}
 MAX_PARTS = 20_000
 
 
 def _remember_parts(
-    url: sa.URL, request_id: int, key: str, low: str | None, high: str | None
+    database: str, request_id: int, key: str, low: str | None, high: str | None
 ) -> None:
     if len(_request_parts) >= MAX_PARTS:
         _request_parts.clear()
-    _request_parts[url, request_id] = {"request_key": key, "request_low": low, "request_high": high}
+    _request_parts[database, request_id] = {
+        "request_key": key,
+        "request_low": low,
+        "request_high": high,
+    }

@@ -42,6 +42,7 @@ from ledger.db import (
     DriverStatement,
     ExactDecimal,
     UTCDateTime,
+    database_key,
     get_or_404,
     is_postgresql,
     utcnow,
@@ -122,7 +123,7 @@ def disburse_in_database(
     ((paid, request_before, payee_digest),) = rows
     disbursement = answer(paid, screening)
 
-    key = clear_key(session.get_bind().engine.url, list_key, disbursement.payee_id, payee_digest)
+    key = clear_key(database_key(session), list_key, disbursement.payee_id, payee_digest)
     if not known_clear(key):
         # Searched now, in this transaction: a new hit refuses (and opens its case),
         # and the rollback takes the function's writes with it.
@@ -195,14 +196,14 @@ def answer(paid: str, screening: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(**values, base_currency=values["currency"])
 
 
-def clear_key(url: sa.URL, list_key: Any, payee_id: int, payee_digest: str) -> tuple[Any, ...]:
-    """What a payee's clear screening result depends on: the database (a URL hashes
-    by its parts), the lists, the payee's digest (its row and related parties), the
+def clear_key(database: str, list_key: Any, payee_id: int, payee_digest: str) -> tuple[Any, ...]:
+    """What a payee's clear screening result depends on: the database
+    (``ledger.db.database_key``), the lists, the payee's digest (its row and related parties), the
     matcher and the review threshold."""
     from ledger.screening.names import MATCHER_VERSION
     from ledger.screening.services import review_threshold
 
-    return (url, list_key, payee_id, payee_digest, MATCHER_VERSION, review_threshold())
+    return (database, list_key, payee_id, payee_digest, MATCHER_VERSION, review_threshold())
 
 
 def known_clear(key: tuple[Any, ...]) -> bool:
@@ -219,23 +220,25 @@ def remember_clear(key: tuple[Any, ...]) -> None:
 # Per spending request, its payee and the payee's digest as this process last paid
 # it, found clear: what the fast lane names to ``ledger_pay()``, which pays only
 # that payee with that digest. Bounded as ``_clear`` is.
-_payees: dict[tuple[sa.URL, int], tuple[int, str]] = {}
+_payees: dict[tuple[str, int], tuple[int, str]] = {}
 
 
-def known_payee(url: sa.URL, spending_request_id: int) -> tuple[int, str] | None:
-    return _payees.get((url, spending_request_id))
+def known_payee(database: str, spending_request_id: int) -> tuple[int, str] | None:
+    return _payees.get((database, spending_request_id))
 
 
-def remember_payee(url: sa.URL, spending_request_id: int, payee_id: int, payee_digest: str) -> None:
+def remember_payee(
+    database: str, spending_request_id: int, payee_id: int, payee_digest: str
+) -> None:
     with _clear_lock:
         if len(_payees) >= MAX_CLEAR:
             _payees.clear()
-        _payees[url, spending_request_id] = (payee_id, payee_digest)
+        _payees[database, spending_request_id] = (payee_id, payee_digest)
 
 
-def forget_payee(url: sa.URL, spending_request_id: int) -> None:
+def forget_payee(database: str, spending_request_id: int) -> None:
     with _clear_lock:
-        _payees.pop((url, spending_request_id), None)
+        _payees.pop((database, spending_request_id), None)
 
 
 def events(

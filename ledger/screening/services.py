@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import URL, Engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor, User
 from ledger.bulk import among, chunks
 from ledger.compliance.models import Restriction
-from ledger.db import lock_row, utcnow
+from ledger.db import database_key, lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
@@ -198,8 +198,8 @@ class _Cached:
     index: NameIndex
 
 
-# By the database's URL (a URL hashes by its parts: no string is rendered for it).
-_cache: dict[URL, _Cached] = {}
+# By the database (``ledger.db.database_key``).
+_cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
@@ -210,7 +210,7 @@ def name_index(session: Session) -> NameIndex:
         .order_by(WatchlistVersion.id.desc())
         .limit(1)
     ).first()
-    url = session.get_bind().engine.url
+    url = database_key(session)
     key = (url, tuple(latest) if latest else None)
     cached = _cache.get(url)
     if cached is not None and cached.key == key:
@@ -236,8 +236,7 @@ def cached_index(
     engine's) and the list version it was built from, without asking the database
     whether that is still the latest (a caller that relies on it checks the version
     in its own statement)."""
-    engine = bind if isinstance(bind, Engine) else bind.get_bind().engine
-    cached = _cache.get(engine.url)
+    cached = _cache.get(database_key(bind))
     return None if cached is None else (cached.key[1], cached.index)
 
 

@@ -234,6 +234,7 @@ RETURNS SETOF record
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_kept text;
+    v_set text;
     v_paid text;
     v_before text;
     v_digest text;
@@ -262,13 +263,14 @@ BEGIN
     IF NOT FOUND OR NOT (p_role = ANY (out_roles)) THEN
         RETURN;  -- nothing written: the usual way answers 401 or 403
     END IF;
+    -- Assignments, not PERFORM: a simple expression is evaluated without a query.
     v_kept := current_setting('lock_timeout');
-    PERFORM set_config('lock_timeout', p_wait, true);
+    v_set := set_config('lock_timeout', p_wait, true);
     INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
     VALUES (out_user_id, p_key, p_method, p_path, p_request_hash, p_now)
     ON CONFLICT (user_id, key) DO NOTHING
     RETURNING id INTO out_key_id;
-    PERFORM set_config('lock_timeout', v_kept, true);
+    v_set := set_config('lock_timeout', v_kept, true);
     IF out_key_id IS NULL THEN
         RETURN NEXT;  -- the key was used: the usual way replays or refuses
         RETURN;

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from ledger.db import database_key
 from ledger.disbursements import fast_lane, in_database
 from ledger.screening.services import name_index
 from tests.disbursements.test_in_database import (
@@ -331,16 +332,16 @@ def test_the_requests_snapshot_is_rendered_again_when_the_request_changed(
     request_id = fund["request"]["id"]
     ledger.disburse(request_id, "1.00")  # the usual way: the lane learns the payee
     ledger.disburse(request_id, "1.00")  # the lane's: the snapshot rendered
-    kept = dict(fast_lane._request_parts[session.get_bind().url, request_id])
+    kept = dict(fast_lane._request_parts[database_key(session), request_id])
     ledger.disburse(request_id, "1.00")  # the lane's: the snapshot handed back
-    assert fast_lane._request_parts[session.get_bind().url, request_id] == kept
+    assert fast_lane._request_parts[database_key(session), request_id] == kept
     session.execute(
         sa.text("UPDATE spending_requests SET purpose = 'Roof repair, phase 2' WHERE id = :id"),
         {"id": request_id},
     )
     session.commit()
     ledger.disburse(request_id, "1.00")
-    renewed = fast_lane._request_parts[session.get_bind().url, request_id]
+    renewed = fast_lane._request_parts[database_key(session), request_id]
     assert renewed["request_key"] != kept["request_key"]
     assert '"purpose":"Roof repair, phase 2"' in renewed["request_high"]
     paid = session.execute(

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from ledger.db import database_key
 from ledger.screening import services as screening_services
 from ledger.screening.services import name_index
 from tests.screening.test_screening_flow import upload
@@ -315,7 +316,7 @@ def test_a_new_list_version_sends_the_payment_to_the_python_path(app, ledger, se
     name_index(session)
     fund = world(ledger, "E")
     ledger.disburse(fund["request"]["id"], "10.00")
-    url = session.get_bind().engine.url
+    url = database_key(session)
     built_before = screening_services._cache[url]
     upload_fund_list(ledger, fund_list("F-9,person,Someone Unrelated,,,,1970,PS,,FUND,,"))
     screening_services._cache[url] = built_before
