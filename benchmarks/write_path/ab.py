@@ -3,7 +3,7 @@
 On a shared 2-core machine the speed of the CPU drifts by a third within minutes,
 which swamps a change worth 5%: two runs of ``run.py`` minutes apart do not
 compare. This script serves both revisions at once (each its own fresh PostgreSQL
-database and gunicorn, 4 sync workers by default) and drives them in alternating
+database and gunicorn, 2 sync workers by default, as run.py) and drives them in alternating
 slices with the payment load of ``run.py`` (8 wrk clients, ``disburse.lua``),
 reading from ``/proc`` the CPU each payment cost each gunicorn and PostgreSQL.
 It prints every slice and the medians.
@@ -186,8 +186,8 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=int, default=5, help="seconds of load per side before the slices"
     )
-    parser.add_argument("--workers-a", type=int, default=4)
-    parser.add_argument("--workers-b", type=int, default=4)
+    parser.add_argument("--workers-a", type=int, default=2)
+    parser.add_argument("--workers-b", type=int, default=2)
     parser.add_argument(
         "--gunicorn-a", default="", help='more gunicorn options for A, e.g. "--threads 2"'
     )

@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)  # as run.py
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pgbench-scale", type=int, default=8)
     parser.add_argument(

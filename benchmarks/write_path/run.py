@@ -953,10 +953,13 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds measured (a)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted (a)")
     parser.add_argument("--clients", type=int, default=8, help="client threads / pgbench -c")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn --workers")
-    # 4 sync workers: of 3 to 6 sync workers and 2x4, 3x2, 3x3, 4x2 threads, the best
-    # that keeps p99 within 50 ms here (docs/benchmarks.md: the threaded workers'
-    # keep-alive connections stay with one worker each and unbalance them).
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn --workers")
+    # 2 sync workers, one per core of this machine, which PostgreSQL shares: since the
+    # payment became one statement (a6991c6), 2 workers make a fifth more payments a
+    # second than 3 or 4 (whose processes and PostgreSQL's backends then contend for
+    # the two cores and the audit chain's head); before it, 4 were best of 3 to 6 and
+    # of the threaded workers, whose keep-alive connections stay with one worker each
+    # and unbalance them (docs/benchmarks.md).
     parser.add_argument("--threads", type=int, default=1, help="gunicorn --threads")
     parser.add_argument(
         "--requests",
