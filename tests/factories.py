@@ -175,6 +175,13 @@ class LedgerDriver:
         body = {"name": name, "kind": "organization", "country": "PS", **extra}
         return self.call("POST", "/payees", "clerk", body, expect=201)
 
+    def related_party(
+        self, payee_id: int, name: str, role: str = "owner", kind: str = "person"
+    ) -> Any:
+        """An owner, director or signatory of the payee (which is screened again)."""
+        body = {"name": name, "kind": kind, "role": role}
+        return self.call("POST", f"/payees/{payee_id}/related-parties", "clerk", body, expect=201)
+
     def request(
         self,
         fund_id: int,

@@ -268,13 +268,7 @@ def test_a_payee_changed_since_this_process_paid_it_is_screened_again_the_usual_
     fund = world(ledger, "H")
     request_id = fund["request"]["id"]
     ledger.disburse(request_id, "1.00")
-    ledger.call(
-        "POST",
-        f"/payees/{fund['payee']['id']}/related-parties",
-        "clerk",
-        {"name": "Khalil Haddad", "kind": "person", "role": "owner"},
-        expect=201,
-    )
+    ledger.related_party(fund["payee"]["id"], "Khalil Haddad")
     claimed = keys(session)
     with statements(app) as seen:
         ledger.disburse(request_id, "1.00")

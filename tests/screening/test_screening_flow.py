@@ -171,13 +171,7 @@ def test_a_hit_found_at_the_moment_of_payment_refuses_it_and_opens_its_case(ledg
     )
     response = upload(ledger, "fund", "fund.csv", fund_list)
     assert response.status_code == 201, response.get_data(as_text=True)
-    ledger.call(
-        "POST",
-        f"/payees/{payee['id']}/related-parties",
-        "clerk",
-        {"name": "Khaleel Abu Sha'ban", "kind": "person", "role": "director"},
-        expect=201,
-    )
+    ledger.related_party(payee["id"], "Khaleel Abu Sha'ban", role="director")
     refused = ledger.disburse(request["id"], "100.00", expect=409)
     assert refused["code"] == "payee_restricted"
     cases = ledger.get(f"/review-cases?payee_id={payee['id']}", "compliance")["items"]
