@@ -51,6 +51,7 @@ import logging
 import math
 import multiprocessing
 import re
+import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -295,6 +296,7 @@ _FOLD_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=65_536)
 def _fold(word: str) -> str:
     """Erase the spelling choices of Arabic romanisation (see module doc)."""
     if word.isdigit():
@@ -348,6 +350,7 @@ def _strip_vowels(key: str) -> str:
     return re.sub(r"(.)\1+", r"\1", key)
 
 
+@lru_cache(maxsize=65_536)
 def _skeletons(key: str) -> tuple[str, ...]:
     """Every reading of a Latin key's consonants (Gaddafi: jdf, kdf; Qadhafi:
     kzf, kdf), the usual one first."""
@@ -800,7 +803,27 @@ _PART_SIMILARITIES: dict[int, float] = {}
 _PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
 
 
-def _align(a: NormalizedName, b: NormalizedName) -> float:
+# How far below ``floor`` a pair's bound must be for `_align` to stop early: far more
+# than a float's error in summing the same terms in another order, and than
+# `score_names`' rounding to four decimals.
+_BOUND_MARGIN = 1e-3
+
+
+def _coverage_bound(name: NormalizedName, best: dict[int, float], longer: bool) -> float:
+    """At most the coverage `_align` can give ``name`` when its part ``i`` is found
+    at best with similarity ``best[i]`` (and the others not at all): each part
+    found at its best, at its full weight, whatever the other name's parts."""
+    got = 0.0
+    for i, sim in best.items():
+        t = name.tokens[i]
+        weight = t.weight * MIDDLE_PART_FACTOR if longer and t.role == "middle" else t.weight
+        got += weight * t.rarity * _credit(sim)
+    return got / (name.edge_information if longer else name.information)
+
+
+def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
+    """The parts' alignment score; with ``floor``, 0.0 as soon as the pairs of
+    parts found show that the score stays below it (see `score_names`)."""
     on_skeleton = a.arabic or b.arabic
     pairs: list[tuple[float, int, int]] = []
     b_tokens = tuple(enumerate(b.tokens))
@@ -824,6 +847,24 @@ def _align(a: NormalizedName, b: NormalizedName) -> float:
     # The longer name (if one is) counts its father's chain for less.
     a_longer = not math.isclose(a.weight, b.weight) and a.weight > b.weight
     b_longer = not math.isclose(a.weight, b.weight) and b.weight > a.weight
+    if floor > 0.0:
+        # The score is at most the shorter name's coverage (every factor below is
+        # at most 1), and a coverage at most each part found at its best pair.
+        best_a: dict[int, float] = {}
+        best_b: dict[int, float] = {}
+        for neg_sim, i, j in pairs:
+            if -neg_sim > best_a.get(i, 0.0):
+                best_a[i] = -neg_sim
+            if -neg_sim > best_b.get(j, 0.0):
+                best_b[j] = -neg_sim
+        if a_longer:
+            bound = _coverage_bound(b, best_b, False)
+        elif b_longer:
+            bound = _coverage_bound(a, best_a, False)
+        else:
+            bound = min(_coverage_bound(a, best_a, False), _coverage_bound(b, best_b, False))
+        if bound < floor - _BOUND_MARGIN:
+            return 0.0
     pairs.sort()  # best first; ties by position
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -890,12 +931,12 @@ def _align(a: NormalizedName, b: NormalizedName) -> float:
     return score
 
 
-def _score(a: NormalizedName, b: NormalizedName) -> float:
+def _score(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     if not a.tokens or not b.tokens:
         return 0.0
     if a.joined == b.joined:
         return 1.0
-    score = _align(a, b)
+    score = _align(a, b, floor)
     if len(a.tokens) != len(b.tokens):
         # Parts split or merged differently (Xi Jinping / Xi Jin Ping).
         if a.arabic or b.arabic:
@@ -906,7 +947,7 @@ def _score(a: NormalizedName, b: NormalizedName) -> float:
     return score
 
 
-def score_names(a: str, b: str) -> float:
+def score_names(a: str, b: str, *, floor: float = 0.0) -> float:
     """Score how likely two names name the same party, in [0, 1].
 
     Pure, deterministic and symmetric (``score_names(a, b) == score_names(b, a)``).
@@ -915,11 +956,20 @@ def score_names(a: str, b: str) -> float:
     of the name parts, punctuation and case, legal-form words (Co., Ltd,
     Company for Contracting, Est.) and initials. ``score_names(a, b) >=
     review threshold`` is the rule that opens a review case.
+
+    ``floor`` is for a caller that only asks whether the score reaches it (a
+    search, against the threshold): a pair whose parts alone show it cannot is
+    answered 0.0 without being aligned in full. Every score at or above ``floor``
+    is exactly the score, and every score below it stays below it.
     """
-    na, nb = normalize_name(a), normalize_name(b)
+    return _score_names(normalize_name(a), normalize_name(b), floor)
+
+
+def _score_names(na: NormalizedName, nb: NormalizedName, floor: float = 0.0) -> float:
+    """`score_names` of two names already analysed."""
     if (na.joined, na.original) > (nb.joined, nb.original):
         na, nb = nb, na  # a fixed order makes tie-breaking, hence the score, symmetric
-    return round(min(1.0, max(0.0, _score(na, nb))), 4)
+    return round(min(1.0, max(0.0, _score(na, nb, floor))), 4)
 
 
 # --------------------------------------------------------------------------- entries
@@ -1092,6 +1142,7 @@ class NameIndex:
         self._postings: defaultdict[str, list[int]] = defaultdict(list)
         self._arrays: dict[str, npt.NDArray[np.intp]] = {}  # postings as arrays, made on use
         self._identifiers: defaultdict[str, set[int]] = defaultdict(set)
+        self._scratch = threading.local()  # each thread's votes array, see _votes
         for entry_id, entry in entries:
             self.add(entry_id, entry)
 
@@ -1122,8 +1173,19 @@ class NameIndex:
     def _idf(self, key: str) -> float:
         return math.log(1 + len(self._names) / (1 + len(self._postings.get(key, ()))))
 
+    def _votes(self) -> npt.NDArray[np.float64]:
+        """A zeroed array of one vote per list name, this thread's own, kept: a
+        fresh ``np.zeros`` of 25,000 names is memory the system maps anew and
+        faults in page by page, which cost more than the votes themselves."""
+        votes: npt.NDArray[np.float64] | None = getattr(self._scratch, "votes", None)
+        if votes is None or len(votes) != len(self._names):
+            votes = self._scratch.votes = np.zeros(len(self._names))
+        else:
+            votes.fill(0.0)
+        return votes
+
     def _candidate_names(self, name: str) -> list[int]:
-        votes = np.zeros(len(self._names))
+        votes = self._votes()
         for key in sorted(_keys(normalize_name(name))):  # a fixed order: the same sums
             postings = self._arrays.get(key)
             if postings is None:
@@ -1132,15 +1194,17 @@ class NameIndex:
                     continue
                 postings = self._arrays[key] = np.array(listed, dtype=np.intp)
             votes[postings] += self._idf(key)  # a name is once in a key's postings
-        found = np.flatnonzero(votes)
+        found = (votes != 0.0).nonzero()[0]
+        got = votes[found]
         if len(found) > self.max_candidates:
             # Keep every name tied with the last place, then order exactly.
-            cut = np.partition(votes[found], len(found) - self.max_candidates)[
+            cut = np.partition(got, len(found) - self.max_candidates)[
                 len(found) - self.max_candidates
             ]
-            found = found[votes[found] >= cut]
+            kept = got >= cut
+            found, got = found[kept], got[kept]
         # Most votes first, ties by index.
-        ranked = found[np.lexsort((found, -votes[found]))][: self.max_candidates]
+        ranked = found[np.lexsort((found, -got))][: self.max_candidates]
         return ranked.tolist()  # type: ignore[no-any-return]
 
     def candidates(self, name: str, *, identifiers: Sequence[str] = ()) -> set[int]:
@@ -1176,11 +1240,13 @@ class NameIndex:
         for name in names:
             if not name.strip():
                 continue
+            query = normalize_name(name)
             for index in self._candidate_names(name):
                 entry_id, entry_name, weak = self._names[index]
                 if entry_id in near:
                     continue
-                score = score_names(name, entry_name)
+                floor = reach / WEAK_ALIAS_FACTOR if weak else reach
+                score = _score_names(query, normalize_name(entry_name), floor)
                 if (score * WEAK_ALIAS_FACTOR if weak else score) >= reach:
                     near.add(entry_id)
         hits: list[SearchHit] = []

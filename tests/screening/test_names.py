@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from ledger.screening.names import (
     REVIEW_THRESHOLD,
+    WEAK_ALIAS_FACTOR,
     NameIndex,
     Query,
     score_entry,
@@ -195,6 +198,50 @@ def test_score_names_is_symmetric_bounded_and_deterministic() -> None:
             assert score == score_names(b, a) == score_names(a, b)
     assert score_names("Hamas", "HAMAS") == 1.0
     assert score_names("", "Hamas") == 0.0
+
+
+# Four-part Gaza names as registries write them (given, father's, grandfather's,
+# family), the names a cash batch carries by the hundred thousand.
+GIVEN = ["Mohammed", "Ahmad", "Khaled", "Fatima", "Huda", "Ismail", "Youssef", "Ali", "Hamza"]
+FAMILY = ["Abu Shaaban", "Al-Masri", "Hejazi", "Radwan", "Al-Shawwa", "Abu Ramadan", "Zahar"]
+HOUSEHOLDS = [
+    " ".join(parts)
+    for parts in itertools.islice(itertools.product(GIVEN, GIVEN, GIVEN, FAMILY), 0, None, 7)
+]
+
+
+@needs_lists
+def test_a_floor_changes_no_score_that_reaches_it(index: NameIndex) -> None:
+    """``score_names(a, b, floor=f)`` skips the alignment of pairs whose parts
+    cannot reach ``f``: every pair decides ``>= f`` as without the floor, and every
+    score at or above it is the same score (household names against the list names
+    the index retrieves for them, at the floors `NameIndex.search` uses)."""
+    reach = REVIEW_THRESHOLD - 0.07
+    floors = [reach, reach / WEAK_ALIAS_FACTOR, REVIEW_THRESHOLD, 0.5]
+    pairs = [
+        (name, index._names[i][1]) for name in HOUSEHOLDS for i in index._candidate_names(name)
+    ]
+    pairs += [(a, b) for a in HOUSEHOLDS[:20] for b in ("Mahmoud Zahar", "Ismail Haniyeh")]
+    assert len(pairs) > 5000
+    skipped = 0
+    for a, b in pairs:
+        exact = score_names(a, b)
+        for floor in floors:
+            quick = score_names(a, b, floor=floor)
+            assert (quick >= floor) == (exact >= floor), (a, b, floor)
+            if exact >= floor:
+                assert quick == exact, (a, b, floor)
+            skipped += quick != exact
+    assert skipped > len(pairs)  # most pairs of a search are never aligned in full
+
+
+@needs_lists
+def test_candidates_are_the_same_from_many_threads(index: NameIndex) -> None:
+    """Each thread counts its votes in an array of its own."""
+    alone = [index.candidates(name) for name in HOUSEHOLDS]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(index.candidates, HOUSEHOLDS))
+    assert together == alone
 
 
 # ---------------------------------------------------------------- score_entry
