@@ -809,16 +809,13 @@ _PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
 _BOUND_MARGIN = 1e-3
 
 
-def _coverage_bound(name: NormalizedName, best: dict[int, float], longer: bool) -> float:
-    """At most the coverage `_align` can give ``name`` when its part ``i`` is found
-    at best with similarity ``best[i]`` (and the others not at all): each part
-    found at its best, at its full weight, whatever the other name's parts."""
-    got = 0.0
-    for i, sim in best.items():
-        t = name.tokens[i]
-        weight = t.weight * MIDDLE_PART_FACTOR if longer and t.role == "middle" else t.weight
-        got += weight * t.rarity * _credit(sim)
-    return got / (name.edge_information if longer else name.information)
+def _coverage_bound(name: NormalizedName, best: dict[int, float]) -> float:
+    """At most the coverage `_align` can give ``name``, not the longer of the two,
+    when its part ``i`` is found at best with similarity ``best[i]`` (and the
+    others not at all): each part found at its best, at its full weight, whatever
+    the other name's parts."""
+    got = sum(name.tokens[i].weight * name.tokens[i].rarity * _credit(s) for i, s in best.items())
+    return got / name.information
 
 
 def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
@@ -858,11 +855,11 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
             if -neg_sim > best_b.get(j, 0.0):
                 best_b[j] = -neg_sim
         if a_longer:
-            bound = _coverage_bound(b, best_b, False)
+            bound = _coverage_bound(b, best_b)
         elif b_longer:
-            bound = _coverage_bound(a, best_a, False)
+            bound = _coverage_bound(a, best_a)
         else:
-            bound = min(_coverage_bound(a, best_a, False), _coverage_bound(b, best_b, False))
+            bound = min(_coverage_bound(a, best_a), _coverage_bound(b, best_b))
         if bound < floor - _BOUND_MARGIN:
             return 0.0
     pairs.sort()  # best first; ties by position
