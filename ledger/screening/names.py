@@ -814,11 +814,16 @@ _PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
 _BOUND_MARGIN = 1e-3
 
 
-def _coverage_bound(name: NormalizedName, best: dict[int, float]) -> float:
-    """At most the coverage `_align` can give ``name``, not the longer of the two,
-    when its part ``i`` is found at best with similarity ``best[i]`` (and the
-    others not at all): each part found at its best, at its full weight, whatever
-    the other name's parts."""
+def _coverage_bound(name: NormalizedName, pairs: list[tuple[float, int, int]], side: int) -> float:
+    """At most the coverage `_align` can give ``name`` (not the longer of the two),
+    whose parts are at position ``side`` (1 or 2) of `_align`'s ``(-sim, i, j)``
+    pairs: each part counted at its best pair and full weight, whatever the other
+    name's parts (a part in no pair is found at none)."""
+    best: dict[int, float] = {}
+    for neg_sim, i, j in pairs:
+        part = i if side == 1 else j
+        if -neg_sim > best.get(part, 0.0):
+            best[part] = -neg_sim
     got = sum(name.tokens[i].weight * name.tokens[i].rarity * _credit(s) for i, s in best.items())
     return got / name.information
 
@@ -852,19 +857,12 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     if floor > 0.0:
         # The score is at most the shorter name's coverage (every factor below is
         # at most 1), and a coverage at most each part found at its best pair.
-        best_a: dict[int, float] = {}
-        best_b: dict[int, float] = {}
-        for neg_sim, i, j in pairs:
-            if -neg_sim > best_a.get(i, 0.0):
-                best_a[i] = -neg_sim
-            if -neg_sim > best_b.get(j, 0.0):
-                best_b[j] = -neg_sim
         if a_longer:
-            bound = _coverage_bound(b, best_b)
+            bound = _coverage_bound(b, pairs, 2)
         elif b_longer:
-            bound = _coverage_bound(a, best_a)
+            bound = _coverage_bound(a, pairs, 1)
         else:
-            bound = min(_coverage_bound(a, best_a), _coverage_bound(b, best_b))
+            bound = min(_coverage_bound(a, pairs, 1), _coverage_bound(b, pairs, 2))
         if bound < floor - _BOUND_MARGIN:
             return 0.0
     pairs.sort()  # best first; ties by position
@@ -933,6 +931,10 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     return score
 
 
+# The joined parts' similarity, squared, counts this much (Xi Jinping / Xi Jin Ping).
+_JOINED_FACTOR = 0.95
+
+
 def _score(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     if not a.tokens or not b.tokens:
         return 0.0
@@ -942,14 +944,14 @@ def _score(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     if len(a.tokens) != len(b.tokens):
         # Parts split or merged differently (Xi Jinping / Xi Jin Ping). With a
         # floor, a similarity that cannot lift the score to it comes back as 0.
-        cutoff = math.sqrt(max(0.0, floor - _BOUND_MARGIN) / 0.95)
+        cutoff = math.sqrt(max(0.0, floor - _BOUND_MARGIN) / _JOINED_FACTOR)
         if a.arabic or b.arabic:
             joined = Indel.normalized_similarity(
                 a.joined_skeleton, b.joined_skeleton, score_cutoff=cutoff
             )
         else:
             joined = Indel.normalized_similarity(a.joined, b.joined, score_cutoff=cutoff)
-        score = max(score, 0.95 * joined**2)
+        score = max(score, _JOINED_FACTOR * joined**2)
     return score
 
 
