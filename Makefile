@@ -7,7 +7,8 @@ FLASK  := $(BIN)/flask --app wsgi
 
 .PHONY: run test lint typecheck pytest fuzz bench clean
 
-$(STAMP): pyproject.toml
+# scoring.py is compiled by the install (setup.py): a change to it installs again.
+$(STAMP): pyproject.toml setup.py ledger/screening/scoring.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is required (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)

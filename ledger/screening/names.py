@@ -57,17 +57,27 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import Indel, JaroWinkler, Levenshtein
 from rigour.names import remove_org_types, remove_person_prefixes
 from rigour.text import ascii_text
 
 from ledger.screening.name_frequencies import MIN_ENTRIES, PART_ENTRIES
+from ledger.screening.scoring import (
+    COMMON_PART_FLOOR,
+    COMMON_PART_SLOPE,
+    MIDDLE_PART_FACTOR,
+    WEAK_ALIAS_FACTOR,
+    ListName,
+    NormalizedName,
+    Token,
+    add_near,
+    score_normalized,
+)
 from ledger.screening.sources import ListEntry
 
 log = logging.getLogger(__name__)
@@ -97,28 +107,6 @@ MATCHER_VERSION = "1.3"
 #: parameter.
 REVIEW_THRESHOLD = 0.80
 
-#: A part on many list entries says less (Mohammed, Ahmad): its weight falls by
-#: this much per doubling of its entries beyond `MIN_ENTRIES`, to the floor.
-COMMON_PART_SLOPE = 0.08
-COMMON_PART_FLOOR = 0.65
-
-#: A part of the father's chain (Token.role "middle") left over in the longer of two
-#: names counts this much of its weight: "Ismail Abdel Salam Ahmed Haniyeh"
-#: is still "HANIYA, Ismail", "Abeer Mohammed Hassan Radwan" is not
-#: "Mohamed Hassan" (her father's and grandfather's names).
-MIDDLE_PART_FACTOR = 0.5
-
-#: A shorter name whose given (or family) name is found only among a longer
-#: name's links, while the longer name's own given (or family) name is not
-#: found, is multiplied by this when that part is as common as a part gets
-#: (less when it is rarer, nothing when it is rare): "MOHAMMAD HEJAZI" in
-#: "Fatima Mohammed Hejazi" (her father), "KAMEL, Mohamed" in "Khaled Kamal
-#: Mohammed Al-Shawwa" (his father and grandfather).
-ROLE_CROSSING_FACTOR = 0.85
-
-#: A weak alias (UN quality "Low", OFAC remarks a.k.a.) is a broad nickname:
-#: its name score is multiplied by this.
-WEAK_ALIAS_FACTOR = 0.85
 
 # --------------------------------------------------------------------------- words
 # Small closed word classes that no library lists for Arabic-region names.
@@ -239,43 +227,6 @@ _ARABIC_DROP = frozenset(
 
 
 # --------------------------------------------------------------------------- tokens
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One comparable part of a name."""
-
-    text: str  # ASCII form of the part (without its particle)
-    key: str  # folded form: romanisation variants erased
-    skeleton: str  # consonants of the key, for comparing across scripts
-    skeletons: tuple[str, ...]  # the skeleton's readings (ambiguous letters), first = skeleton
-    vowels: str  # long vowels an Arabic spelling writes (a, i, u); "" for Latin parts
-    prefix: str = ""  # "abu", "bin" or "umm" when the part follows one
-    weight: float = 1.0  # less for generic words, lone particles and initials
-    initial: bool = False
-    full: bool = True  # a name part proper: not an initial, a lone particle or a generic word
-    rarity: float = 1.0  # what the part says: less when many list entries carry it
-    # In a person's name: "given", "family" or "middle" (a link of the
-    # father's chain, nasab); "" for one-part names and organisations.
-    role: str = ""
-    # Same number, same answers from `_part_similarity` (see `_part_id`).
-    part_id: int = field(default=-1, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedName:
-    """A name as the matcher sees it."""
-
-    original: str
-    tokens: tuple[Token, ...]
-    arabic: bool  # written in Arabic script: compare on skeletons
-    joined: str  # keys joined, in order: catches split / merged parts
-    joined_skeleton: str
-    weight: float  # sum of the parts' weights
-    information: float  # sum of the parts' weights times their rarity: what the name says
-    # The same with the father's chain counted at `MIDDLE_PART_FACTOR`: what the
-    # name says as the longer of two names (see `_align`).
-    edge_information: float
 
 
 _FOLD_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -697,264 +648,6 @@ def normalize_name(name: str) -> NormalizedName:
     )
 
 
-# --------------------------------------------------------------------------- scoring
-
-
-@lru_cache(maxsize=65_536)
-def _vowel_agreement(written: str, key: str) -> float:
-    """Share of the long vowels an Arabic spelling writes that a Latin key
-    has, in order (alif a; ya i, also read a / e; waw u)."""
-    if not written:
-        return 1.0
-    latin = re.sub(r"[^aiu]", "", key)
-    row = [0] * (len(latin) + 1)
-    for v in written:
-        prev = row[:]
-        for j, c in enumerate(latin, 1):
-            same = c == v or (v == "i" and c == "a")
-            row[j] = prev[j - 1] + 1 if same else max(prev[j], row[j - 1])
-    return row[-1] / len(written)
-
-
-def _skeleton_similarity(a: Token, b: Token) -> float:
-    """Best normalised Levenshtein similarity over the two parts' skeleton readings."""
-    if a.skeleton == b.skeleton:
-        return 1.0
-    if len(a.skeletons) == len(b.skeletons) == 1:
-        return Levenshtein.normalized_similarity(a.skeleton, b.skeleton)
-    return _readings_similarity(a.skeletons, b.skeletons)
-
-
-@lru_cache(maxsize=262_144)
-def _readings_similarity(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
-    best = 0.0
-    for x in xs:
-        for y in ys:
-            if x == y:
-                return 1.0
-            best = max(best, Levenshtein.normalized_similarity(x, y))
-    return best
-
-
-_NOT_VOWEL = re.compile(r"[^aiu]")
-_jaro_winkler = JaroWinkler.normalized_similarity
-
-
-def _part_similarity(a: Token, b: Token, on_skeleton: bool) -> float:
-    if a.initial or b.initial:
-        if a.initial and b.initial:
-            return 1.0 if a.text == b.text else 0.0
-        if a.prefix or b.prefix:
-            return 0.0  # M. says nothing about Abu Mouailek: the initial would be of "Abu"
-        return 0.85 if a.text[0] == b.text[0] else 0.0
-    ak, bk = a.key, b.key
-    if ak == bk:
-        sim = 1.0
-    elif on_skeleton:
-        if not (a.skeleton and b.skeleton):
-            return 0.0
-        sim = _skeleton_similarity(a, b)
-        if sim <= 0.7:
-            return sim
-        # Consonants decide; the long vowels Arabic does write must roughly
-        # agree too (Hadi is not Huda).
-        sim *= 0.6 + 0.4 * _vowel_agreement(a.vowels or b.vowels, b.key if a.vowels else a.key)
-    else:
-        la, lb = len(ak), len(bk)
-        shorter = la if la < lb else lb
-        if shorter <= 3:
-            # Jaro-Winkler is too generous on short parts (Ali / Ala).
-            sim = Indel.normalized_similarity(ak, bk)
-            if (
-                0.6 < sim < 0.9
-                and _NOT_VOWEL.sub("", ak) == _NOT_VOWEL.sub("", bk)
-                and _readings_similarity(a.skeletons, b.skeletons) == 1.0
-            ):
-                sim = 0.9  # same vowels, a letter romanised two ways (Chi / Shi)
-        else:
-            sim = _jaro_winkler(ak, bk)
-            if (
-                ak[0] != bk[0]
-                and a.text[0] in "aeiou"  # a written vowel, not a folded w (Wisam)
-                and b.text[0] in "aeiou"
-                and shorter >= 5  # not Omar / Ammar
-            ):
-                # An initial vowel (often an ayn) is written i, e or a: Inayat / Anayat.
-                sim = max(sim, 0.95 * _jaro_winkler(ak[1:], bk[1:]))
-        if sim <= 0.7:
-            return sim  # earns nothing whatever follows (the factors below are <= 1)
-        if a.skeleton != b.skeleton:
-            # Romanisations of one name differ in vowels; a different
-            # consonant is a different name (Mohammed / Mohannad).
-            sim *= 0.5 + 0.5 * _skeleton_similarity(a, b)
-    if a.prefix != b.prefix:
-        # Abu Ali (father of Ali) is not Ali; Abu Marzook is still Marzook.
-        sim *= 0.8
-    return sim
-
-
-def _credit(sim: float) -> float:
-    """How much of a part a similarity earns: full above 0.85, nothing below
-    0.7, a ramp between (continuous, so scores do not jump)."""
-    if sim >= 0.85:
-        return sim
-    if sim <= 0.7:
-        return 0.0
-    return (sim - 0.7) / 0.15 * 0.85
-
-
-# (part id << 33 | other part id << 1 | on skeletons) -> _part_similarity
-_PART_SIMILARITIES: dict[int, float] = {}
-_PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
-
-
-# How far below ``floor`` a pair's bound must be for `_align` to stop early: far more
-# than a float's error in summing the same terms in another order, and than
-# `score_names`' rounding to four decimals.
-_BOUND_MARGIN = 1e-3
-
-
-def _coverage_bound(name: NormalizedName, pairs: list[tuple[float, int, int]], side: int) -> float:
-    """At most the coverage `_align` can give ``name`` (not the longer of the two),
-    whose parts are at position ``side`` (1 or 2) of `_align`'s ``(-sim, i, j)``
-    pairs: each part counted at its best pair and full weight, whatever the other
-    name's parts (a part in no pair is found at none)."""
-    best: dict[int, float] = {}
-    for neg_sim, i, j in pairs:
-        part = i if side == 1 else j
-        if -neg_sim > best.get(part, 0.0):
-            best[part] = -neg_sim
-    got = sum(name.tokens[i].weight * name.tokens[i].rarity * _credit(s) for i, s in best.items())
-    return got / name.information
-
-
-def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
-    """The parts' alignment score; with ``floor``, 0.0 as soon as the pairs of
-    parts found show that the score stays below it (see `score_names`)."""
-    on_skeleton = a.arabic or b.arabic
-    pairs: list[tuple[float, int, int]] = []
-    b_tokens = tuple(enumerate(b.tokens))
-    cache = _PART_SIMILARITIES
-    if len(cache) > _PART_CACHE_SIZE:
-        cache.clear()
-    flag = 1 if on_skeleton else 0
-    for i, ta in enumerate(a.tokens):
-        row = ta.part_id << 33 | flag
-        for j, tb in b_tokens:
-            pair = row | tb.part_id << 1
-            sim = cache.get(pair)
-            if sim is None:
-                sim = _part_similarity(ta, tb, on_skeleton)
-                # A pair at or below 0.7 earns nothing: all of them share one float.
-                sim = cache[pair] = sim if sim > 0.7 else 0.0
-            if sim > 0.7:
-                pairs.append((-sim, i, j))
-    if not pairs:
-        return 0.0  # nothing found: both coverages are 0
-    # The longer name (if one is) counts its father's chain for less.
-    a_longer = not math.isclose(a.weight, b.weight) and a.weight > b.weight
-    b_longer = not math.isclose(a.weight, b.weight) and b.weight > a.weight
-    if floor > 0.0:
-        # The score is at most the shorter name's coverage (every factor below is
-        # at most 1), and a coverage at most each part found at its best pair.
-        if a_longer:
-            bound = _coverage_bound(b, pairs, 2)
-        elif b_longer:
-            bound = _coverage_bound(a, pairs, 1)
-        else:
-            bound = min(_coverage_bound(a, pairs, 1), _coverage_bound(b, pairs, 2))
-        if bound < floor - _BOUND_MARGIN:
-            return 0.0
-    pairs.sort()  # best first; ties by position
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    got_a = got_b = 0.0
-    crossed: list[tuple[Token, Token]] = []  # (shorter's part, longer's link) pairs
-    for neg_sim, i, j in pairs:
-        if i in used_a or j in used_b:
-            continue
-        used_a.add(i)
-        used_b.add(j)
-        credit = _credit(-neg_sim)
-        ta, tb = a.tokens[i], b.tokens[j]
-        if b_longer and tb.role == "middle" and ta.role in ("given", "family"):
-            crossed.append((ta, tb))
-        elif a_longer and ta.role == "middle" and tb.role in ("given", "family"):
-            crossed.append((tb, ta))
-        wa, wb = ta.weight, tb.weight
-        if ta.initial != tb.initial:
-            # An initial says one letter: the full part it stands for earns
-            # no more than the initial weighs (Khaled A. is not Khaled Ashour).
-            wa = wb = min(wa, wb)
-        # Shares are counted on what the parts say: a found Mohammed is
-        # weaker evidence than a found Shaaban, a missed one a smaller gap.
-        if a_longer and ta.role == "middle":
-            wa *= MIDDLE_PART_FACTOR
-        if b_longer and tb.role == "middle":
-            wb *= MIDDLE_PART_FACTOR
-        got_a += wa * ta.rarity * credit
-        got_b += wb * tb.rarity * credit
-    cov_a = got_a / (a.edge_information if a_longer else a.information)
-    cov_b = got_b / (b.edge_information if b_longer else b.information)
-    if a_longer:
-        short, long_, shorter = cov_b, cov_a, b
-    elif b_longer:
-        short, long_, shorter = cov_a, cov_b, a
-    else:
-        short, long_ = min(cov_a, cov_b), max(cov_a, cov_b)
-        shorter = a if a.information < b.information else b
-    # A short name wholly inside a longer one is a hit when it says enough
-    # (HANIYA, Ismail inside a four-part payee name); a single word inside a
-    # long name (YOUSEF, NOOR) is not, nor two common ones (Mohamed Hassan
-    # inside a daughter's name that carries them as her father's and
-    # grandfather's).
-    base = 0.5 + 0.3 * min(1.0, max(0.0, shorter.information - 1.0))
-    score = short * (base + (1.0 - base) * long_)
-    if crossed:
-        # The shorter name's given (or family) name was found only as a link
-        # of the longer one's father's chain, while the longer name's own
-        # given (or family) name went unmatched: most likely the father, when
-        # the name is a common one (Mohammad in Fatima Mohammed Hejazi); a
-        # rare one found there (Janet in MORAN SANCHEZ, Maria Janette) still
-        # says much.
-        longer, used = (a, used_a) if a_longer else (b, used_b)
-        unmatched = {t.role for n, t in enumerate(longer.tokens) if n not in used}
-        commonness = max(
-            (
-                (1.0 - part.rarity) / (1.0 - COMMON_PART_FLOOR)
-                for part, _ in crossed
-                if part.role in unmatched
-            ),
-            default=0.0,
-        )
-        score *= 1.0 - (1.0 - ROLE_CROSSING_FACTOR) * commonness
-    return score
-
-
-# The joined parts' similarity, squared, counts this much (Xi Jinping / Xi Jin Ping).
-_JOINED_FACTOR = 0.95
-
-
-def _score(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
-    if not a.tokens or not b.tokens:
-        return 0.0
-    if a.joined == b.joined:
-        return 1.0
-    score = _align(a, b, floor)
-    if len(a.tokens) != len(b.tokens):
-        # Parts split or merged differently (Xi Jinping / Xi Jin Ping). With a
-        # floor, a similarity that cannot lift the score to it comes back as 0.
-        cutoff = math.sqrt(max(0.0, floor - _BOUND_MARGIN) / _JOINED_FACTOR)
-        if a.arabic or b.arabic:
-            joined = Indel.normalized_similarity(
-                a.joined_skeleton, b.joined_skeleton, score_cutoff=cutoff
-            )
-        else:
-            joined = Indel.normalized_similarity(a.joined, b.joined, score_cutoff=cutoff)
-        score = max(score, _JOINED_FACTOR * joined**2)
-    return score
-
-
 def score_names(a: str, b: str, *, floor: float = 0.0) -> float:
     """Score how likely two names name the same party, in [0, 1].
 
@@ -970,14 +663,7 @@ def score_names(a: str, b: str, *, floor: float = 0.0) -> float:
     answered 0.0 without being aligned in full. Every score at or above ``floor``
     is exactly the score, and every score below it stays below it.
     """
-    return _score_names(normalize_name(a), normalize_name(b), floor)
-
-
-def _score_names(na: NormalizedName, nb: NormalizedName, floor: float = 0.0) -> float:
-    """`score_names` of two names already analysed."""
-    if (na.joined, na.original) > (nb.joined, nb.original):
-        na, nb = nb, na  # a fixed order makes tie-breaking, hence the score, symmetric
-    return round(min(1.0, max(0.0, _score(na, nb, floor))), 4)
+    return score_normalized(normalize_name(a), normalize_name(b), floor)
 
 
 # --------------------------------------------------------------------------- entries
@@ -1146,7 +832,7 @@ class NameIndex:
     ) -> None:
         self.max_candidates = max_candidates
         self._entries: dict[int, ListEntry] = {}
-        self._names: list[tuple[int, str, bool]] = []  # (entry id, name, weak alias)
+        self._names: list[ListName] = []
         self._postings: defaultdict[str, list[int]] = defaultdict(list)
         self._arrays: dict[str, npt.NDArray[np.intp]] = {}  # postings as arrays, made on use
         self._identifiers: defaultdict[str, set[int]] = defaultdict(set)
@@ -1171,7 +857,7 @@ class NameIndex:
         for name, kind in _entry_names(entry):
             normalized = normalize_name(name)
             index = len(self._names)
-            self._names.append((entry_id, name, kind == "weak_alias"))
+            self._names.append(ListName(entry_id, normalized, kind == "weak_alias"))
             for key in _keys(normalized):
                 self._postings[key].append(index)
         for identifier in entry.identifiers:
@@ -1217,7 +903,7 @@ class NameIndex:
 
     def candidates(self, name: str, *, identifiers: Sequence[str] = ()) -> set[int]:
         """Ids of the entries worth scoring against ``name``."""
-        found = {self._names[index][0] for index in self._candidate_names(name)}
+        found = {self._names[index].entry_id for index in self._candidate_names(name)}
         for identifier in identifiers:
             found |= self._identifiers.get(_norm_id(identifier), set())
         return found
@@ -1249,14 +935,7 @@ class NameIndex:
             if not name.strip():
                 continue
             query = normalize_name(name)
-            for index in self._candidate_names(name):
-                entry_id, entry_name, weak = self._names[index]
-                if entry_id in near:
-                    continue
-                floor = reach / WEAK_ALIAS_FACTOR if weak else reach
-                score = _score_names(query, normalize_name(entry_name), floor)
-                if (score * WEAK_ALIAS_FACTOR if weak else score) >= reach:
-                    near.add(entry_id)
+            add_near(query, [self._names[i] for i in self._candidate_names(name)], reach, near)
         hits: list[SearchHit] = []
         for entry_id in near:
             entry = self._entries[entry_id]

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ledger.screening
+from ledger.screening import SCORING_COMPILED, load_scoring_source, scoring
 from ledger.screening.names import (
     REVIEW_THRESHOLD,
     WEAK_ALIAS_FACTOR,
     NameIndex,
     Query,
+    normalize_name,
     score_entry,
     score_names,
 )
@@ -219,7 +225,9 @@ def test_a_floor_changes_no_score_that_reaches_it(index: NameIndex) -> None:
     reach = REVIEW_THRESHOLD - 0.07
     floors = [reach, reach / WEAK_ALIAS_FACTOR, REVIEW_THRESHOLD, 0.5]
     pairs = [
-        (name, index._names[i][1]) for name in HOUSEHOLDS for i in index._candidate_names(name)
+        (name, index._names[i].name.original)
+        for name in HOUSEHOLDS
+        for i in index._candidate_names(name)
     ]
     pairs += [(a, b) for a in HOUSEHOLDS[:20] for b in ("Mahmoud Zahar", "Ismail Haniyeh")]
     assert len(pairs) > 5000
@@ -242,6 +250,71 @@ def test_candidates_are_the_same_from_many_threads(index: NameIndex) -> None:
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(index.candidates, HOUSEHOLDS))
     assert together == alone
+
+
+# ---------------------------------------------------------------- compiled scoring
+
+# Heads of household written in Arabic script, for the skeleton comparisons.
+ARABIC_HOUSEHOLDS = [
+    "محمد أحمد خالد أبو شعبان",
+    "فاطمة محمد حسن رضوان",
+    "إسماعيل عبد السلام أحمد هنية",
+    "يوسف علي حمزة الشوا",
+    "هدى خالد محمود الزهار",
+]
+
+
+@pytest.fixture
+def source_scoring() -> Iterator[Any]:
+    """scoring.py run as Python, beside the module in use (compiled when built)."""
+    if not SCORING_COMPILED:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("ledger/screening/scoring.py is not compiled (the install builds it)")
+        pytest.skip("scoring.py is not compiled here: nothing to hold to its source")
+    yield load_scoring_source("ledger_scoring_source")
+    del sys.modules["ledger_scoring_source"]
+
+
+@needs_lists
+def test_the_compiled_scoring_answers_as_its_source(index: NameIndex, source_scoring: Any) -> None:
+    """Every score, at every floor a search uses and without one, and every entry a
+    search keeps, are the same from the compiled module and from its source."""
+    assert not str(scoring.__file__).endswith(".py")
+    reach = REVIEW_THRESHOLD - 0.07
+    floors = [0.0, reach, reach / WEAK_ALIAS_FACTOR, REVIEW_THRESHOLD]
+    compared = 0
+    for query_name in HOUSEHOLDS + ARABIC_HOUSEHOLDS + ["Ismail Haniyeh", "HAMAS", "M. Zahar"]:
+        query = normalize_name(query_name)
+        candidates = [index._names[i] for i in index._candidate_names(query_name)]
+        for candidate in candidates:
+            for floor in floors:
+                expected = source_scoring.score_normalized(query, candidate.name, floor)
+                assert scoring.score_normalized(query, candidate.name, floor) == expected, (
+                    query_name,
+                    candidate.name.original,
+                    floor,
+                )
+                compared += 1
+        near: set[int] = set()
+        source_near: set[int] = set()
+        scoring.add_near(query, candidates, reach, near)
+        source_scoring.add_near(query, candidates, reach, source_near)
+        assert near == source_near, query_name
+    assert compared > 20_000
+
+
+def test_a_stale_compiled_scoring_is_not_used(
+    source_scoring: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiled module built from another scoring.py than the one there now (edited
+    since the last install) is left alone: the source runs, and a warning says so."""
+    stale = tmp_path / "scoring.sha256"
+    stale.write_text("0" * 64 + "\n")
+    monkeypatch.setattr(ledger.screening, "BUILT_FROM", stale)
+    monkeypatch.delitem(sys.modules, "ledger.screening.scoring")  # restored afterwards
+    with pytest.warns(RuntimeWarning, match="not compiled from scoring.py as it is now"):
+        assert ledger.screening._choose_scoring() is False
+    assert sys.modules["ledger.screening.scoring"].__file__.endswith("scoring.py")
 
 
 # ---------------------------------------------------------------- score_entry
