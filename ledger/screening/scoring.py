@@ -189,7 +189,11 @@ def _credit(sim: float) -> float:
 
 # (part id << 33 | other part id << 1 | on skeletons) -> _part_similarity
 _PART_SIMILARITIES: dict[int, float] = {}
-_PART_CACHE_SIZE = 500_000  # about 50 MB; cleared when full
+# Cleared when full. A 100,000-row batch meets ~760,000 distinct pairs (its heads of
+# household against the list names retrieved for them): at 500,000 each screening
+# process cleared it midway and computed a third of its pairs again. A million
+# entries take ~75 MB.
+_PART_CACHE_SIZE = 1_000_000
 
 
 # How far below ``floor`` a pair's bound must be for `_align` to stop early: far more
@@ -217,14 +221,16 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     parts found show that the score stays below it (see `score_names`)."""
     on_skeleton = a.arabic or b.arabic
     pairs: list[tuple[float, int, int]] = []
-    b_tokens = tuple(enumerate(b.tokens))
+    a_tokens, b_tokens = a.tokens, b.tokens
     cache = _PART_SIMILARITIES
     if len(cache) > _PART_CACHE_SIZE:
         cache.clear()
     flag = 1 if on_skeleton else 0
-    for i, ta in enumerate(a.tokens):
+    for i in range(len(a_tokens)):
+        ta = a_tokens[i]
         row = ta.part_id << 33 | flag
-        for j, tb in b_tokens:
+        for j in range(len(b_tokens)):
+            tb = b_tokens[j]
             pair = row | tb.part_id << 1
             sim = cache.get(pair)
             if sim is None:
@@ -250,15 +256,14 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
         if bound < floor - _BOUND_MARGIN:
             return 0.0
     pairs.sort()  # best first; ties by position
-    used_a: set[int] = set()
-    used_b: set[int] = set()
+    used_a = used_b = 0  # bit n: part n is paired
     got_a = got_b = 0.0
     crossed: list[tuple[Token, Token]] = []  # (shorter's part, longer's link) pairs
     for neg_sim, i, j in pairs:
-        if i in used_a or j in used_b:
+        if used_a >> i & 1 or used_b >> j & 1:
             continue
-        used_a.add(i)
-        used_b.add(j)
+        used_a |= 1 << i
+        used_b |= 1 << j
         credit = _credit(-neg_sim)
         ta, tb = a.tokens[i], b.tokens[j]
         if b_longer and tb.role == "middle" and ta.role in ("given", "family"):
@@ -302,7 +307,7 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
         # rare one found there (Janet in MORAN SANCHEZ, Maria Janette) still
         # says much.
         longer, used = (a, used_a) if a_longer else (b, used_b)
-        unmatched = {t.role for n, t in enumerate(longer.tokens) if n not in used}
+        unmatched = {t.role for n, t in enumerate(longer.tokens) if not used >> n & 1}
         commonness = max(
             (
                 (1.0 - part.rarity) / (1.0 - COMMON_PART_FLOOR)
