@@ -45,7 +45,7 @@ from lists import HERE, all_entries, load_lists
 from make_data import MATCHABLE
 from rapidfuzz import fuzz, process, utils
 
-from ledger.screening import names as matcher
+from ledger.screening import scoring
 from ledger.screening.names import (
     MATCHER_VERSION,
     REVIEW_THRESHOLD,
@@ -237,7 +237,7 @@ def main() -> None:
     def cold() -> None:
         """Caches as a fresh process has them after building the index."""
         normalize_name.cache_clear()  # latency includes analysing each query name
-        matcher._PART_SIMILARITIES.clear()
+        scoring.clear_caches()
         for entry_name in (n for e in entries for n in e.all_names):
             normalize_name(entry_name)  # the index's own names stay analysed
 

@@ -187,13 +187,24 @@ def _credit(sim: float) -> float:
     return (sim - 0.7) / 0.15 * 0.85
 
 
-# (part id << 33 | other part id << 1 | on skeletons) -> _part_similarity
-_PART_SIMILARITIES: dict[int, float] = {}
+# One row a part (part id << 1 | on skeletons): the other part's id -> _part_similarity.
+# A search looks up the rows of its query's few parts (a batch's heads of household
+# have ~180 distinct parts in all), so its look-ups stay in the processor's caches;
+# one table of every pair (75 MB) missed them at nearly every look-up.
+_PART_SIMILARITIES: dict[int, dict[int, float]] = {}
 # Cleared when full. A 100,000-row batch meets ~760,000 distinct pairs (its heads of
 # household against the list names retrieved for them): at 500,000 each screening
 # process cleared it midway and computed a third of its pairs again. A million
-# entries take ~75 MB.
+# pairs take ~75 MB.
 _PART_CACHE_SIZE = 1_000_000
+_cached_pairs = 0
+
+
+def clear_caches() -> None:
+    """Forget every part pair's similarity (a benchmark's cold start)."""
+    global _cached_pairs
+    _PART_SIMILARITIES.clear()
+    _cached_pairs = 0
 
 
 # How far below ``floor`` a pair's bound must be for `_align` to stop early: far more
@@ -222,28 +233,32 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     on_skeleton = a.arabic or b.arabic
     pairs: list[tuple[float, int, int]] = []
     a_tokens, b_tokens = a.tokens, b.tokens
+    global _cached_pairs
     cache = _PART_SIMILARITIES
-    if len(cache) > _PART_CACHE_SIZE:
-        cache.clear()
+    if _cached_pairs > _PART_CACHE_SIZE:
+        clear_caches()
     flag = 1 if on_skeleton else 0
     for i in range(len(a_tokens)):
         ta = a_tokens[i]
-        row = ta.part_id << 33 | flag
+        row = cache.get(ta.part_id << 1 | flag)
+        if row is None:
+            row = cache[ta.part_id << 1 | flag] = {}
         for j in range(len(b_tokens)):
             tb = b_tokens[j]
-            pair = row | tb.part_id << 1
-            sim = cache.get(pair)
+            sim = row.get(tb.part_id)
             if sim is None:
                 sim = _part_similarity(ta, tb, on_skeleton)
                 # A pair at or below 0.7 earns nothing: all of them share one float.
-                sim = cache[pair] = sim if sim > 0.7 else 0.0
+                sim = row[tb.part_id] = sim if sim > 0.7 else 0.0
+                _cached_pairs += 1
             if sim > 0.7:
                 pairs.append((-sim, i, j))
     if not pairs:
         return 0.0  # nothing found: both coverages are 0
     # The longer name (if one is) counts its father's chain for less.
-    a_longer = not math.isclose(a.weight, b.weight) and a.weight > b.weight
-    b_longer = not math.isclose(a.weight, b.weight) and b.weight > a.weight
+    same_weight = math.isclose(a.weight, b.weight)
+    a_longer = not same_weight and a.weight > b.weight
+    b_longer = not same_weight and b.weight > a.weight
     if floor > 0.0:
         # The score is at most the shorter name's coverage (every factor below is
         # at most 1), and a coverage at most each part found at its best pair.
@@ -335,20 +350,28 @@ def _score(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
         # floor, a similarity that cannot lift the score to it comes back as 0.
         cutoff = math.sqrt(max(0.0, floor - _BOUND_MARGIN) / _JOINED_FACTOR)
         if a.arabic or b.arabic:
-            joined = Indel.normalized_similarity(
-                a.joined_skeleton, b.joined_skeleton, score_cutoff=cutoff
-            )
+            x, y = a.joined_skeleton, b.joined_skeleton
         else:
-            joined = Indel.normalized_similarity(a.joined, b.joined, score_cutoff=cutoff)
+            x, y = a.joined, b.joined
+        # The similarity is at most what the lengths allow (2 x the shorter / both):
+        # a pair that cannot reach the cutoff is not sent to rapidfuzz to hear 0.
+        both = len(x) + len(y)
+        if both and 2 * min(len(x), len(y)) < (cutoff - 1e-9) * both:
+            joined = 0.0
+        else:
+            joined = Indel.normalized_similarity(x, y, score_cutoff=cutoff)
         score = max(score, _JOINED_FACTOR * joined**2)
     return score
 
 
 def score_normalized(na: NormalizedName, nb: NormalizedName, floor: float = 0.0) -> float:
     """`ledger.screening.names.score_names` of two names already analysed."""
-    if (na.joined, na.original) > (nb.joined, nb.original):
+    if na.joined > nb.joined or (na.joined == nb.joined and na.original > nb.original):
         na, nb = nb, na  # a fixed order makes tie-breaking, hence the score, symmetric
-    return round(min(1.0, max(0.0, _score(na, nb, floor))), 4)
+    score = _score(na, nb, floor)
+    if score <= 0.0:
+        return 0.0  # most pairs of a search (rounding to four places is slow)
+    return round(min(1.0, score), 4)
 
 
 @dataclass(frozen=True, slots=True)
