@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -61,8 +62,11 @@ class Token:
     # In a person's name: "given", "family" or "middle" (a link of the
     # father's chain, nasab); "" for one-part names and organisations.
     role: str = ""
-    # Same number, same answers from `_part_similarity` (see `_part_id`).
-    part_id: int = field(default=-1, compare=False)
+    # Same number, same answers from `_part_similarity` (see `_part_id`). Kept as the
+    # one int object that every token of the part shares (typed ``Hashable`` so that
+    # compiled code keeps that object, not the number): the part-pair cache's key,
+    # found by identity, with no number boxed anew and compared at each look-up.
+    part_id: Hashable = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,11 +191,12 @@ def _credit(sim: float) -> float:
     return (sim - 0.7) / 0.15 * 0.85
 
 
-# One row a part (part id << 1 | on skeletons): the other part's id -> _part_similarity.
+# One row a part: the other part's id -> _part_similarity (on keys, or on skeletons).
 # A search looks up the rows of its query's few parts (a batch's heads of household
 # have ~180 distinct parts in all), so its look-ups stay in the processor's caches;
 # one table of every pair (75 MB) missed them at nearly every look-up.
-_PART_SIMILARITIES: dict[int, dict[int, float]] = {}
+_ROWS: dict[Hashable, dict[Hashable, float]] = {}
+_SKELETON_ROWS: dict[Hashable, dict[Hashable, float]] = {}
 # Cleared when full. A 100,000-row batch meets ~760,000 distinct pairs (its heads of
 # household against the list names retrieved for them): at 500,000 each screening
 # process cleared it midway and computed a third of its pairs again. A million
@@ -203,7 +208,8 @@ _cached_pairs = 0
 def clear_caches() -> None:
     """Forget every part pair's similarity (a benchmark's cold start)."""
     global _cached_pairs
-    _PART_SIMILARITIES.clear()
+    _ROWS.clear()
+    _SKELETON_ROWS.clear()
     _cached_pairs = 0
 
 
@@ -234,15 +240,14 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     pairs: list[tuple[float, int, int]] = []
     a_tokens, b_tokens = a.tokens, b.tokens
     global _cached_pairs
-    cache = _PART_SIMILARITIES
+    rows = _SKELETON_ROWS if on_skeleton else _ROWS
     if _cached_pairs > _PART_CACHE_SIZE:
         clear_caches()
-    flag = 1 if on_skeleton else 0
     for i in range(len(a_tokens)):
         ta = a_tokens[i]
-        row = cache.get(ta.part_id << 1 | flag)
+        row = rows.get(ta.part_id)
         if row is None:
-            row = cache[ta.part_id << 1 | flag] = {}
+            row = rows[ta.part_id] = {}
         for j in range(len(b_tokens)):
             tb = b_tokens[j]
             sim = row.get(tb.part_id)
