@@ -6,9 +6,10 @@ search retrieves (tens per payee name, millions in a batch).
 whole entries; this module aligns two analysed names' parts and scores them.
 It imports nothing of the project and nothing untyped but rapidfuzz, so that
 mypyc can compile it to C when the package is installed (``setup.py``): the
-same source, about twice as fast. `ledger.screening.compiled` tells which one
-is running; tests/screening/test_scoring.py holds the compiled module to the
-source's answers.
+same source, faster (docs/screening.md, "Compiled scoring").
+`ledger.screening.SCORING_COMPILED` tells which one is running;
+``test_the_compiled_scoring_answers_as_its_source`` (tests/screening/test_names.py)
+holds the compiled module to the source's answers.
 """
 
 from __future__ import annotations
