@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from ledger import create_app  # noqa: E402
+from ledger.ops.collector import freeze_long_lived  # noqa: E402
 from ledger.migrations import upgrade  # noqa: E402
 from tests.factories import LedgerDriver  # noqa: E402
 
@@ -773,6 +774,7 @@ def batch_child(database: str, url: str, rows: int, chunk_size: int) -> dict[str
 
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    freeze_long_lived()  # as wsgi.py does for the app servers and the CLI
     driver = LedgerDriver(app, app.test_client())
     total = f"{rows * 100 + 1_000_000}.00"
     world = driver.funded(received=total)

@@ -983,7 +983,9 @@ class NameIndex:
         _FORKED_INDEX = self  # the children start with it (fork), nothing is pickled
         # Objects that exist now are left out of the children's garbage
         # collections, which would otherwise write to (and so copy) every page
-        # of the parent's heap they share.
+        # of the parent's heap they share. A process that had frozen its
+        # long-lived objects already (ledger/ops/collector.py) keeps them so.
+        was_frozen = gc.get_freeze_count() > 0
         gc.freeze()
         try:
             context = multiprocessing.get_context("fork")
@@ -995,7 +997,8 @@ class NameIndex:
             log.warning("search_many: a worker process died; searching in this process")
             return [_search(self, q, limit, threshold) for q in queries]
         finally:
-            gc.unfreeze()
+            if not was_frozen:
+                gc.unfreeze()
             _FORKED_INDEX = None
         return [
             [SearchHit(entry_id, self._entries[entry_id], match) for entry_id, match in hits]

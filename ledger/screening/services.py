@@ -27,6 +27,7 @@ from ledger.bulk import among, chunks
 from ledger.compliance.models import Restriction
 from ledger.db import database_key, lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
+from ledger.ops.collector import refreeze
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
 from ledger.screening.names import (
@@ -226,6 +227,7 @@ def name_index(session: Session) -> NameIndex:
         )
         index = NameIndex((entry_id, entry_from_data(data)) for entry_id, data in rows)
         _cache[url] = _Cached(key, index)
+        refreeze()  # kept until the next list version: out of the collector's way
         return index
 
 

@@ -424,3 +424,27 @@ def test_search_many_screens_in_process_when_a_worker_dies(
         [h.entry_id for h in index.search(q.names)] for q in queries
     ]
     assert "worker process died" in caplog.text
+
+
+@needs_lists
+def test_search_many_leaves_the_collector_as_it_found_it(
+    index: NameIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It freezes the heap the workers share while they run; a process that had not
+    frozen anything is thawed afterwards, one that had (wsgi.py) stays frozen."""
+    import gc
+
+    import ledger.screening.names as names
+    from ledger.ops.collector import freeze_long_lived
+
+    monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)
+    queries = [Query(("Ismail Haniyeh",)), Query(("Huda Samir Al-Agha",))] * 50
+    assert gc.get_freeze_count() == 0
+    index.search_many(queries, workers=2)
+    assert gc.get_freeze_count() == 0
+    try:
+        frozen = freeze_long_lived()
+        index.search_many(queries, workers=2)
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
