@@ -63,8 +63,8 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from ledger import create_app  # noqa: E402
-from ledger.ops.collector import freeze_long_lived  # noqa: E402
 from ledger.migrations import upgrade  # noqa: E402
+from ledger.ops.collector import freeze_long_lived  # noqa: E402
 from tests.factories import LedgerDriver  # noqa: E402
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -98,6 +98,17 @@ def pg_database(base_url: str, prefix: str) -> Iterator[sa.URL]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def settle_writes() -> None:
+    """Have the kernel write out now what the steps before left in its page cache.
+
+    Called before each measured part, so that each pays for its own writes only:
+    here ``pgbench -i`` leaves about 110 MB dirty, which the kernel writes out all
+    at once 30 s later (``vm.dirty_expire_centisecs``), in the middle of whatever
+    is measured then; every commit meanwhile waits 100 to 250 ms for its fsync,
+    and that was the p99 of whichever side it fell on (docs/benchmarks.md)."""
+    os.sync()
 
 
 def render(url: sa.URL, driver: str = "postgresql+psycopg") -> str:
@@ -403,6 +414,7 @@ def api_benchmark(
                 wrk_disburse(port, tokens, request_ids, args.clients, args.warmup)
                 if pgbench:
                     pgbench.run(half)
+                settle_writes()
                 before_cpu, client_before = cpu_seconds(proc.pid), client_cpu_seconds()
                 measured = wrk_disburse(port, tokens, request_ids, args.clients, args.duration)
                 after_cpu, client_after = cpu_seconds(proc.pid), client_cpu_seconds()
@@ -416,6 +428,7 @@ def api_benchmark(
             else:
                 if pgbench:
                     pgbench.run(half)
+                settle_writes()
                 now = time.perf_counter()
                 record_from = now + args.warmup
                 stop_at = record_from + args.duration
@@ -530,6 +543,7 @@ def bare_benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         try:
             run = [*wrk_command(port, args.clients, args.warmup), "-s", str(BARE_SCRIPT)]
             subprocess.run([*run, f"http://127.0.0.1:{port}"], check=True, capture_output=True)
+            settle_writes()
             before = cpu_seconds(proc.pid)
             run = [*wrk_command(port, args.clients, args.duration), "-s", str(BARE_SCRIPT)]
             done = subprocess.run(
@@ -567,12 +581,18 @@ class Pgbench:
             self.env["PGPASSWORD"] = url.password
         init = [PGBENCH, *self.conn, "-i", "-q", "-s", str(args.pgbench_scale)]
         subprocess.run([*init, str(url.database)], check=True, env=self.env, capture_output=True)
+        # As an initialised database is before a benchmark: its tables on disk, not
+        # in the buffers that each part's updates would otherwise write out.
+        with admin_engine(args.pg_url).connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+        settle_writes()
         self.parts: list[dict[str, Any]] = []
         self.command: list[str] = []
 
     def run(self, seconds: int) -> None:
         """One part of ``seconds``: its transactions per second and latencies."""
         prefix = self.tmp / f"pgbench_log_{len(self.parts)}"
+        settle_writes()
         self.command = [
             PGBENCH,
             *self.conn,
