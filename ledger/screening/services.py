@@ -433,13 +433,17 @@ def open_cases(
     threshold = review_threshold()
     hits = list(hits)
     # The entries and versions the evidence names, loaded at once (a batch
-    # may open thousands of cases); `Hit.evidence` then finds them in the session.
+    # may open thousands of cases); `Hit.evidence` then finds them in the session,
+    # as long as something holds them: its identity map keeps weak references
+    # only, and objects no one holds are gone at once (a query a case again).
+    loaded: list[WatchlistEntry | WatchlistVersion] = []
     for part in chunks(sorted({h.search.entry_id for h in hits})):
         entries = session.scalars(
             select(WatchlistEntry).where(among(session, WatchlistEntry.id, part))
         ).all()
         versions = sorted({e.version_id for e in entries})
-        session.scalars(
+        loaded += entries
+        loaded += session.scalars(
             select(WatchlistVersion).where(among(session, WatchlistVersion.id, versions))
         ).all()
     cases = [
@@ -461,6 +465,7 @@ def open_cases(
     session.flush()  # one INSERT for them all; each event names its case's id
     for case in cases:
         record(session, actor, "review_case.opened", case)
+    del loaded
     return cases
 
 

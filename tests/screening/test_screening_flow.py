@@ -305,3 +305,57 @@ def test_rescreen_after_import_finds_parties_behind_payees_once(ledger, monkeypa
             again = rescreen_all(session, None, "test: again")
     assert again["cases_opened"] == 0
     assert again["payees_screened"] == 3
+
+
+def test_a_batch_of_listed_names_loads_the_entries_of_its_cases_once(
+    ledger, lists, app, monkeypatch
+):
+    """Each case's evidence quotes its list entry and version: loaded for all the
+    cases at once, not a query per case (a batch of 100,000 opens thousands)."""
+    import gc
+    import re
+
+    from sqlalchemy import event
+
+    from ledger.screening import services
+    from tests.batches.world import csv_file, submit
+
+    # A large batch runs the garbage collector often: one runs before each case's
+    # evidence here, so that entries nothing holds are gone from the session.
+    evidence = services.Hit.evidence
+
+    def after_a_collection(hit, *args):
+        gc.collect()
+        return evidence(hit, *args)
+
+    monkeypatch.setattr(services.Hit, "evidence", after_a_collection)
+
+    world = {**lists, "programme": ledger.payee("WFP cash-assistance programme, Gaza 2021")}
+    listed = ["Ismail HANIYYA", "Haniyeh Ismail", "Mahmoud ZAHAR", "Mousa ABU MARZOOK"]
+    lines = [
+        f"{name},{420000000 + i},,PS-WALLET-{i},100.00,USD,QA-LISTED-{i}"
+        for i, name in enumerate(listed * 3)
+    ]
+    lines += [
+        f"Household Member {i:03d},{430000000 + i},,W-{i},100.00,USD,QA-{i}" for i in range(5)
+    ]
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = app.extensions["ledger.db"].engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        batch = submit(ledger, world, csv_file(lines))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert batch["progress"]["rows"]["held"] == 12
+    cases = ledger.get("/review-cases?status=open&limit=100", "compliance")["items"]
+    assert len(cases) >= 12
+    assert all(c["evidence"]["list_version"] and c["evidence"]["source_key"] for c in cases)
+    # Read by their ids, all together; never one by one (``session.get``'s query).
+    for table in ("watchlist_entries", "watchlist_versions"):
+        by_id = re.compile(rf"WHERE {table}\.id = (\?|%\(pk_1\)s)")
+        one_by_one = [s for s in seen if by_id.search(s)]
+        assert one_by_one == [], (table, len(one_by_one))
