@@ -12,7 +12,10 @@ waits for, and the tail of the payment latency (docs/benchmarks.md).
 generation (``gc.freeze``), after a collection so that no garbage is kept with
 it: a full collection then walks only what was made since. Frozen objects are
 still freed by reference counting when their last reference goes; only a cycle
-among them would stay, and there is none among these.
+among them would stay until the process ends. The start-up objects live that long
+anyway, and the name index holds no cycle (a dropped index leaves no cyclic
+garbage: measured); what a request has in hand while the index is frozen with
+it is kept, once per list version at most.
 
 The production entry point (``wsgi.py``: gunicorn and the ``flask --app wsgi``
 commands) freezes once the application is built; ``refreeze()`` then adds what
