@@ -465,7 +465,6 @@ def open_cases(
     session.flush()  # one INSERT for them all; each event names its case's id
     for case in cases:
         record(session, actor, "review_case.opened", case)
-    del loaded
     return cases
 
 

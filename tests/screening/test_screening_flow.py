@@ -315,10 +315,11 @@ def test_a_batch_of_listed_names_loads_the_entries_of_its_cases_once(
     import gc
     import re
 
-    from sqlalchemy import event
-
     from ledger.screening import services
     from tests.batches.world import csv_file, submit
+
+    # Here, not at the top: that module imports this one's ``upload``.
+    from tests.disbursements.test_in_database import statements
 
     # A large batch runs the garbage collector often: one runs before each case's
     # evidence here, so that entries nothing holds are gone from the session.
@@ -339,17 +340,8 @@ def test_a_batch_of_listed_names_loads_the_entries_of_its_cases_once(
     lines += [
         f"Household Member {i:03d},{430000000 + i},,W-{i},100.00,USD,QA-{i}" for i in range(5)
     ]
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = app.extensions["ledger.db"].engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements(app) as seen:
         batch = submit(ledger, world, csv_file(lines))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
     assert batch["progress"]["rows"]["held"] == 12
     cases = ledger.get("/review-cases?status=open&limit=100", "compliance")["items"]
     assert len(cases) >= 12
