@@ -5,11 +5,13 @@ benchmarks call directly; ``score_names(a, b) >= REVIEW_THRESHOLD`` is exactly t
 rule that opens a review case for a pair of names. See docs/screening.md.
 
 `ledger.screening.scoring` is compiled to C by mypyc when the package is installed
-(setup.py). Before anything imports it, this package makes sure that the module in
-use is the source as it is now: a compiled copy is used only when it was built from
-exactly this ``scoring.py`` (its SHA-256, written beside it by the build), otherwise
-the source is loaded and a warning says to rebuild. ``LEDGER_PURE_PYTHON=1`` loads
-the source whatever is there. `SCORING_COMPILED` says which one runs.
+where a C compiler works (setup.py; elsewhere the install leaves it as Python).
+Before anything imports it, this package makes sure that the module in use is the
+source as it is now: a compiled copy is used only when it was built from exactly
+this ``scoring.py`` (its SHA-256, which the build writes beside the extension),
+otherwise the source is loaded and a warning says to rebuild.
+``LEDGER_PURE_PYTHON=1`` loads the source whatever is there. `SCORING_COMPILED`
+says which one runs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from pathlib import Path
 
 _SCORING = "ledger.screening.scoring"
 _HERE = Path(__file__).resolve().parent
-#: Written by setup.py as it compiles scoring.py: the SHA-256 of the source compiled.
+#: The SHA-256 of the source compiled, written by setup.py beside the extension it
+#: builds: in the installed package, or here in the source tree (git-ignored) for an
+#: editable install, whose extension is built in place.
 BUILT_FROM = _HERE / "scoring.sha256"
 
 
@@ -44,7 +48,7 @@ def _choose_scoring() -> bool:
     """Load the scoring module to use; whether it is the compiled one."""
     spec = importlib.util.find_spec(_SCORING)
     if spec is None or spec.origin is None or spec.origin.endswith(".py"):
-        return False  # not compiled (LEDGER_PURE_PYTHON at install, or no compiler)
+        return False  # not compiled (no working compiler or LEDGER_PURE_PYTHON at install)
     if os.environ.get("LEDGER_PURE_PYTHON"):
         load_scoring_source()
         return False
