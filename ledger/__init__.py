@@ -76,11 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ops.init_app(app)
 
     from ledger.auth.access import load_user
-    from ledger.disbursements import fast_lane
 
-    # An ordinary payment answered before authentication's own round trip, or left
-    # to the usual handling with nothing written.
-    app.before_request(fast_lane.pay)
     app.before_request(load_user)
 
     @app.after_request

@@ -26,20 +26,6 @@ class Defaults:
     SCREENING_REVIEW_THRESHOLD = "0.80"
     # Processes that screen a batch's names (0: one per CPU; 1: in the request's own).
     SCREENING_WORKERS = 0
-    # PostgreSQL: an ordinary payment runs as one database function (ledger_disburse,
-    # docs/architecture.md); anything else, and SQLite, takes the Python path.
-    PAYMENTS_IN_DATABASE = True
-    # PostgreSQL: an ordinary payment in two statements, before the request's usual
-    # handling and outside the ORM's session (ledger/disbursements/fast_lane.py);
-    # whatever it does not finish goes the usual way, nothing written.
-    PAYMENTS_FAST_LANE = True
-    # PostgreSQL: statements that can travel together (a transaction's BEGIN and
-    # its first statement; the audit chain step and COMMIT) go in one round trip, a
-    # psycopg pipeline. Off: one after another, which costs the app server
-    # less CPU (about 6% more payments/s with the database on the same machine,
-    # docs/benchmarks.md); on for a database across a network, where round trips
-    # cost more than CPU.
-    DATABASE_PIPELINE = False
     # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import functools
-import re
+import json
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,6 +78,12 @@ MinorUnits = Annotated[int, mapped_column(sa.BigInteger)]
 CurrencyCode = Annotated[str, mapped_column(sa.String(3))]
 Rate = Annotated[Decimal, mapped_column(ExactDecimal)]
 Timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime)]
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of ``value``: keys sorted, no spaces, unescaped
+    Unicode. The audit chain hashes it; JSON columns store it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def utcnow() -> dt.datetime:
@@ -151,12 +156,13 @@ def database_key(bind: Session | Engine) -> str:
     return key
 
 
-def make_engine(url: str, *, pipeline: bool = False, **kw: Any) -> Engine:
-    """The engine for ``url``; ``pipeline``: on PostgreSQL, statements that can
-    travel together go in one round trip (the ``DATABASE_PIPELINE`` setting)."""
+def make_engine(url: str, **kw: Any) -> Engine:
+    """The engine for ``url``: SQLite with foreign keys, WAL and the request's
+    BEGIN; PostgreSQL through psycopg 3, its pooled connections pinged after idling."""
     url_obj = sa.make_url(url)
-    if pipeline:
-        kw["execution_options"] = {**kw.get("execution_options", {}), PIPELINE_OPTION: True}
+    # JSON columns hold canonical text (sorted keys, no spaces, Unicode as it is):
+    # an audit event's states are stored as the very bytes its hash covers.
+    kw.setdefault("json_serializer", canonical_json)
     if url_obj.get_backend_name() == "sqlite":
         engine = sa.create_engine(url_obj, connect_args={"timeout": 30}, **kw)
 
@@ -179,7 +185,6 @@ def make_engine(url: str, *, pipeline: bool = False, **kw: Any) -> Engine:
         url_obj = url_obj.set(drivername="postgresql+psycopg")
     engine = sa.create_engine(url_obj, **kw)
     _ping_after_idle(engine)
-    _commit_with_queued(engine)
     return engine
 
 
@@ -225,264 +230,6 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-class DriverStatement:
-    """A statement that (nearly) every request runs. On PostgreSQL it is compiled
-    once and executed straight on the session's psycopg connection, in its
-    transaction; elsewhere (SQLite) it goes through SQLAlchemy as usual.
-
-    ``Connection.execute`` spends about 75 µs of CPU a statement on work that such
-    a statement does not need (the execution context, the result's metadata):
-    docs/architecture.md, "Round trips on PostgreSQL". Errors still come back as
-    SQLAlchemy's exceptions, so the problem handlers answer them as they would."""
-
-    def __init__(self, statement: sa.Executable) -> None:
-        self.statement: sa.Executable | None = statement
-
-    @functools.cached_property
-    def sql(self) -> str:
-        """The statement as psycopg takes it, compiled at its first use (not at
-        import: compiling a query of mapped classes configures every mapper, and
-        the models a relationship names may not all be imported yet)."""
-        from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
-
-        assert self.statement is not None
-        dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
-        return str(self.statement.compile(dialect=dialect))  # type: ignore[attr-defined]
-
-    @classmethod
-    def postgresql(cls, sql: str) -> DriverStatement:
-        """A statement written for psycopg (``%(name)s`` parameters), made of others'
-        ``sql``: PostgreSQL only."""
-        made = cls.__new__(cls)
-        made.statement, made.sql = None, sql
-        return made
-
-    def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows (none for a statement that returns nothing). On
-        PostgreSQL with the ``DATABASE_PIPELINE`` setting, a transaction's first
-        statement travels with its BEGIN (a psycopg pipeline); otherwise psycopg
-        sends the BEGIN on its own, which costs the client less CPU than the
-        pipeline's machinery where the database is near (docs/architecture.md)."""
-        connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            assert self.statement is not None, "a PostgreSQL-only statement"
-            result = connection.execute(self.statement, params)
-            return [tuple(row) for row in result] if result.returns_rows else []
-        driver: Any = connection.connection.driver_connection
-        first = driver.pgconn.transaction_status == _IDLE
-        return run_on(connection, [(self, params)], pipelined=first)
-
-
-def run_on(
-    connection: sa.Connection,
-    calls: Sequence[tuple[DriverStatement, dict[str, Any]]],
-    *,
-    pipelined: bool = False,
-    commit: bool = False,
-) -> list[tuple[Any, ...]]:
-    """``calls`` straight on ``connection``'s psycopg connection (a session's, or
-    one outside any session: the payment's fast lane), in order, then COMMIT if
-    asked (``pipelined``: in one psycopg pipeline with ``DATABASE_PIPELINE``); the
-    last statement's rows. Listeners on ``before_cursor_execute`` see the
-    statements; errors come out as SQLAlchemy's, a lost connection invalidating the
-    pool's. PostgreSQL only."""
-    driver: Any = connection.connection.driver_connection
-    cursor = _cursor(connection.info, driver)
-    _announce(connection, calls)
-    _execute(connection, driver, cursor, calls, pipelined=pipelined, commit=commit)
-    return _fetched(cursor)
-
-
-PIPELINE_OPTION = "ledger_pipeline"  # the engine's execution option: DATABASE_PIPELINE
-
-
-def _execute(
-    connection: sa.Connection,
-    driver: Any,
-    cursor: Any,
-    calls: Sequence[tuple[DriverStatement, dict[str, Any]]],
-    *,
-    pipelined: bool,
-    commit: bool = False,
-) -> None:
-    """Each (statement, parameters) executed in order on ``cursor``, then COMMIT if
-    asked: in one psycopg pipeline when the engine pipelines and ``pipelined`` says
-    a round trip is saved; else one after another. A driver error comes out as
-    SQLAlchemy's, naming the statement that failed."""
-    current: tuple[str, dict[str, Any]] = ("COMMIT", {})
-    try:
-        if pipelined and connection.get_execution_options().get(PIPELINE_OPTION):
-            with driver.pipeline():
-                for statement, params in calls:
-                    current = (statement.sql, params)
-                    cursor.execute(statement.sql, params)
-                if commit:
-                    driver.commit()
-            return
-        for statement, params in calls:
-            current = (statement.sql, params)
-            cursor.execute(statement.sql, params)
-        if commit:
-            current = ("COMMIT", {})
-            driver.commit()
-    except _psycopg_error() as exc:
-        raise _as_sqlalchemy_error(connection, *current, exc) from exc
-
-
-_IDLE = 0  # libpq's PQTRANS_IDLE: no transaction open on the connection
-_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: a result with rows
-
-
-def _psycopg_error() -> type[Exception]:
-    import psycopg
-
-    return psycopg.Error
-
-
-def _fetched(cursor: Any) -> list[tuple[Any, ...]]:
-    result = cursor.pgresult
-    if result is None or result.status != _TUPLES_OK:
-        return []
-    rows: list[tuple[Any, ...]] = cursor.fetchall()
-    return rows
-
-
-_CURSORS = "ledger.cursors"
-
-
-def _cursor(info: dict[str, Any], driver: Any) -> Any:
-    """A psycopg cursor kept with the connection: a cursor is reusable, and making
-    one (its adapters, its state) for every statement costs more than the
-    statement's own formatting."""
-    kept = info.get(_CURSORS)
-    if kept is None or kept[0] is not driver or kept[1].closed:
-        kept = info[_CURSORS] = (driver, driver.cursor())
-    return kept[1]
-
-
-def _announce(connection: sa.Connection, sent: Sequence[tuple[DriverStatement, Any]]) -> None:
-    """Listeners that watch the SQL sent (tests, tracing) see driver statements too."""
-    if connection._has_events or connection.engine._has_events:
-        for statement, values in sent:
-            connection.dispatch.before_cursor_execute(
-                connection, None, statement.sql, values, None, False
-            )
-
-
-def _as_sqlalchemy_error(
-    connection: sa.Connection, sql: str, params: Any, exc: Exception
-) -> sa.exc.StatementError:
-    """A psycopg error as SQLAlchemy's (as ``Connection.execute`` raises it), so
-    that the problem handlers answer it the same way. A lost connection is
-    invalidated, and with it every connection the pool made before it, as
-    ``Connection.execute`` does on a disconnect: a server restart or a failover
-    took them all, and a retry must not be handed another dead one."""
-    import psycopg
-
-    lost = connection.dialect.is_disconnect(exc, connection.connection, None)  # type: ignore[arg-type]
-    if lost:
-        # What SQLAlchemy's own handling of a disconnect calls (Connection.
-        # _handle_dbapi_exception): the pool's connections up to now are stale.
-        connection.engine.pool._invalidate(connection.connection, exc, _checkin=False)
-        connection.invalidate(exc)
-    return sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=lost)
-
-
-# Statements whose result nobody reads, waiting on the connection to travel with
-# the transaction's COMMIT: see ``at_commit``.
-AT_COMMIT = "ledger.at_commit"
-
-
-def at_commit(
-    session: Session,
-    statement: DriverStatement,
-    params: dict[str, Any],
-    *,
-    independent: bool = False,
-) -> None:
-    """Run ``statement`` at the end of this transaction, right before its COMMIT
-    (PostgreSQL: the statements in the order queued, then COMMIT; with
-    ``DATABASE_PIPELINE``, all in one round trip). It must check itself: its
-    result is never read, and an error in it stops the COMMIT, rolling the whole
-    transaction back. Elsewhere (SQLite) it runs now.
-
-    ``independent``: an INSERT, UPDATE or DELETE that neither reads what the
-    statements queued after it write nor writes what they read; on PostgreSQL it
-    then runs as a CTE of the next one, in the same statement (``folded``)."""
-    if independent and not _MODIFYING.match(statement.sql):
-        raise ValueError("only an INSERT, UPDATE or DELETE can run as part of another")
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        statement.rows(session, params)
-        return
-    connection.info.setdefault(AT_COMMIT, []).append((statement, params, independent))
-
-
-_MODIFYING = re.compile(r"\s*(INSERT|UPDATE|DELETE)\s", re.IGNORECASE)
-_WITH = re.compile(r"\s*WITH(\s+RECURSIVE)?\s", re.IGNORECASE)
-
-
-def folded(
-    queued: list[tuple[DriverStatement, dict[str, Any], bool]],
-) -> list[tuple[DriverStatement, dict[str, Any]]]:
-    """The queue as it is sent: each run of independent statements folded into the
-    statement after it as data-modifying CTEs, which PostgreSQL runs once whatever
-    the statement reads (their parameters must not clash); one statement, one
-    execution and one round trip fewer each."""
-    out: list[tuple[DriverStatement, dict[str, Any]]] = []
-    before: list[tuple[DriverStatement, dict[str, Any]]] = []
-    for statement, params, independent in queued:
-        if independent:
-            before.append((statement, params))
-            continue
-        merged = dict(params)
-        for _, values in before:
-            merged.update(values)
-        if before and len(merged) == len(params) + sum(len(v) for _, v in before):
-            out.append((_with_before(tuple(s for s, _ in before), statement), merged))
-        else:  # nothing to fold, or a parameter's name in two of them
-            out += [*before, (statement, params)]
-        before = []
-    return out + before
-
-
-@functools.cache
-def _with_before(
-    before: tuple[DriverStatement, ...], statement: DriverStatement
-) -> DriverStatement:
-    """``statement`` with ``before`` as its first CTEs (cached: the same text each
-    time, so psycopg prepares it)."""
-    ctes = ", ".join(f"ledger_before_{i} AS ({s.sql})" for i, s in enumerate(before))
-    match = _WITH.match(statement.sql)
-    if match is None:
-        return DriverStatement.postgresql(f"WITH {ctes} {statement.sql}")
-    recursive = " RECURSIVE" if match.group(1) else ""
-    return DriverStatement.postgresql(f"WITH{recursive} {ctes}, {statement.sql[match.end() :]}")
-
-
-def _commit_with_queued(engine: Engine) -> None:
-    """At the DBAPI commit: the queued statements and COMMIT (in one round trip
-    with ``DATABASE_PIPELINE``). SQLAlchemy's own COMMIT that follows finds the
-    transaction done (psycopg then sends nothing). Dropped on rollback, and when a
-    connection returns to the pool."""
-
-    @event.listens_for(engine, "commit")
-    def _send(connection: sa.Connection) -> None:
-        queued = connection.info.pop(AT_COMMIT, None)
-        if not queued:
-            return
-        run_on(connection, folded(queued), pipelined=True, commit=True)
-
-    @event.listens_for(engine, "rollback")
-    def _drop(connection: sa.Connection) -> None:
-        if not connection.invalidated:  # an invalidated one takes its queue with it
-            connection.info.pop(AT_COMMIT, None)
-
-    @event.listens_for(engine, "checkin")
-    def _drop_returned(dbapi_conn: Any, record: Any) -> None:
-        record.info.pop(AT_COMMIT, None)
-
-
 @dataclass
 class DatabaseState:
     engine: Engine
@@ -500,9 +247,7 @@ class Database:
                 "pool_size": app.config.get("DB_POOL_SIZE", 5),
                 "max_overflow": app.config.get("DB_MAX_OVERFLOW", 10),
             }
-        engine = make_engine(
-            app.config["DATABASE_URL"], pipeline=bool(app.config["DATABASE_PIPELINE"]), **pool
-        )
+        engine = make_engine(app.config["DATABASE_URL"], **pool)
         state = DatabaseState(engine, sessionmaker(engine, expire_on_commit=False))
         app.extensions["ledger.db"] = state
         app.teardown_appcontext(self._close)
@@ -519,8 +264,8 @@ class Database:
 
     @property
     def session(self) -> Session:
-        """The request's session, made at its first use (a payment in the fast lane
-        makes none), carrying the request's id for the audit events."""
+        """The request's session, made at its first use, carrying the request's id
+        for the audit events."""
         if "db_session" not in g:
             g.db_session = self.state.sessionmaker()
             g.db_session.info["request_id"] = g.get("request_id")

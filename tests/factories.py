@@ -8,8 +8,11 @@ expects and returns the JSON body, so a test reads as the story it checks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -275,11 +278,17 @@ class LedgerDriver:
         return self.get(f"/reports/trial-balance{query}")
 
 
-def use_pipeline(app: Flask, monkeypatch: Any, on: bool) -> None:
-    """The app's engine with ``DATABASE_PIPELINE`` on or off for this test (an
-    execution option the connections opened afterwards take), restored after it."""
-    from ledger.db import PIPELINE_OPTION
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the application sends meanwhile."""
+    engine: sa.Engine = app.extensions["ledger.db"].engine
+    seen: list[str] = []
 
-    engine = app.extensions["ledger.db"].engine
-    monkeypatch.setattr(engine, "_execution_options", engine._execution_options)
-    engine.update_execution_options(**{PIPELINE_OPTION: on})
+    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)

@@ -201,7 +201,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an environment variable for A's gunicorn, e.g. LEDGER_DATABASE_PIPELINE=true",
+        help="an environment variable for A's gunicorn, e.g. LEDGER_LOG_LEVEL=INFO",
     )
     parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from ledger.auth.models import Actor
-from ledger.db import Base, DriverStatement, at_commit, utcnow
+from ledger.db import Base, canonical_json, utcnow
 
 PENDING = "audit_pending"
 
@@ -97,8 +96,7 @@ def pending_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An event as ``record`` queues it, for a session's pending list (or a
-    transaction that writes its own: the payment's fast lane)."""
+    """An event as ``record`` queues it, for a session's pending list."""
     return {
         "occurred_at": utcnow(),
         "actor_id": actor.id if actor is not None else None,
@@ -130,130 +128,45 @@ def event_hash(prev_hash: str, seq: int, fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(content).encode()).hexdigest()
 
 
-def canonical(value: Any) -> str:
-    """The canonical JSON text the chain hashes: keys sorted, no spaces, unescaped
-    Unicode. PostgreSQL writes the same text for the payment's events
-    (``ledger_canonical_json``, migration ``8e6f1a2b3c47``)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+canonical = canonical_json  # the text the chain hashes (ledger.db.canonical_json)
 
 
-def _canonical_parts(fields: dict[str, Any]) -> tuple[str, str]:
-    """The canonical JSON of an event (as ``event_hash`` hashes it) without its
-    ``prev_hash`` and ``seq``: ``head + prev_hash + middle + str(seq) + "}"``.
-    Computed before the chain head is locked, so that only the link is left to do
-    under the lock. Keys sort as: action … occurred_at, prev_hash, request_id, seq."""
-
-    content = {
-        "action": fields["action"],
-        "actor_id": fields["actor_id"],
-        "actor_name": fields["actor_name"],
-        "after": fields["after"],
-        "before": fields["before"],
-        "entity_id": fields["entity_id"],
-        "entity_type": fields["entity_type"],
-        "occurred_at": fields["occurred_at"].astimezone(dt.UTC).isoformat(),
-    }
-    # The keys above are in sorted order and all sort before "prev_hash": the
-    # canonical JSON of ``content`` without its closing brace is the head.
-    head = canonical(content)[:-1]
-    return f'{head},"prev_hash":"', f'","request_id":{canonical(fields["request_id"])},"seq":'
+def link(prev_hash: str, last_seq: int, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of ``pending`` events chained after the event ``last_seq`` whose
+    hash is ``prev_hash``: each gets the next ``seq``, the previous hash and its
+    own (``event_hash``). The one place where events are linked."""
+    rows = []
+    for fields in pending:
+        last_seq += 1
+        digest = event_hash(prev_hash, last_seq, fields)
+        rows.append({**fields, "seq": last_seq, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    return rows
 
 
-# PostgreSQL: the whole chain step is one statement, sent right before the COMMIT
-# (``ledger.db.at_commit``). It locks the head, links the events (sha256
-# of head + prev_hash + middle + seq + "}", exactly ``event_hash``), inserts them
-# and moves the head; the lock is then held only for this statement and the COMMIT
-# right behind it. Under READ COMMITTED, FOR UPDATE returns the head as the
-# transaction that held it last left it, and the UPDATE follows it. Its result is
-# not read before COMMIT, so it checks itself: unless every event was written and
-# the head moved, ledger_check() raises and the transaction rolls back whole.
-# ``before`` and ``after`` are stored as the event's canonical text has them, the
-# very bytes hashed (a json value keeps its text; one parse takes both; None is
-# stored as JSON null, as SQLAlchemy's JSON type stores it): they do not travel twice.
-_CHAIN_PG = sa.text(
-    """
-    WITH RECURSIVE head AS (
-        SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE
-    ), ev AS (
-        SELECT * FROM json_to_recordset(CAST(:events AS json)) AS e(
-            i int, head text, middle text, occurred_at timestamptz, actor_id bigint,
-            actor_name text, action text, entity_type text, entity_id text,
-            request_id text)
-    ), chain(i, seq, prev_hash, hash, canonical) AS (
-        SELECT 0, head.seq, NULL::text, head.hash::text, NULL::text FROM head
-        UNION ALL
-        SELECT ev.i, chain.seq + 1, chain.hash,
-               encode(sha256(convert_to(link.canonical, 'UTF8')), 'hex'), link.canonical
-        FROM chain JOIN ev ON ev.i = chain.i + 1,
-             LATERAL (SELECT ev.head || chain.hash || ev.middle || (chain.seq + 1)::text || '}')
-                 AS link(canonical)
-    ), written AS (
-        INSERT INTO audit_events (seq, occurred_at, actor_id, actor_name, action, entity_type,
-                                  entity_id, request_id, before, after, prev_hash, hash)
-        SELECT chain.seq, ev.occurred_at, ev.actor_id, ev.actor_name, ev.action,
-               ev.entity_type, ev.entity_id, ev.request_id,
-               coalesce(states.before, 'null'), coalesce(states.after, 'null'),
-               chain.prev_hash, chain.hash
-        FROM chain JOIN ev ON ev.i = chain.i,
-             LATERAL json_to_record(CAST(chain.canonical AS json))
-                 AS states(before json, after json)
-        RETURNING seq
-    ), moved AS (
-        UPDATE audit_chain_head SET seq = last.seq, hash = last.hash
-        FROM (SELECT seq, hash FROM chain ORDER BY i DESC LIMIT 1) AS last
-        WHERE audit_chain_head.id = 1
-        RETURNING audit_chain_head.seq
-    )
-    SELECT ledger_check(
-        (SELECT seq FROM moved) IS NOT NULL AND (SELECT count(*) FROM written) = :count,
-        'audit chain: not every event was written; nothing is committed')
-    """
+_LOCK_HEAD = (
+    select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1).with_for_update()
 )
 
 
-CHAIN_STEP = DriverStatement(_CHAIN_PG)
-# What an event's row takes from its fields besides the canonical text.
-_COLUMNS_BESIDE = ("actor_id", "actor_name", "action", "entity_type", "entity_id", "request_id")
-
-
-def _write_pending_pg(session: Session, pending: list[dict[str, Any]]) -> None:
-    at_commit(session, CHAIN_STEP, chain_step_params(pending))
-
-
-def chain_step_params(pending: list[dict[str, Any]]) -> dict[str, Any]:
-    """``CHAIN_STEP``'s parameters for ``pending`` events (as ``record`` queues them)."""
-    rows = []
-    for i, fields in enumerate(pending, start=1):
-        head, middle = _canonical_parts(fields)  # before and after: inside the head
-        row = {key: fields[key] for key in _COLUMNS_BESIDE}
-        row.update(i=i, head=head, middle=middle)
-        row["occurred_at"] = fields["occurred_at"].astimezone(dt.UTC).isoformat()
-        rows.append(row)
-    return {"events": json.dumps(rows), "count": len(rows)}
-
-
 def _write_pending(session: Session) -> None:
+    """Before the commit: lock the chain head, link the transaction's events after
+    it, insert them and move the head. The head's row lock is taken here, at the
+    very end of the transaction, and held until its COMMIT: chained writers
+    serialise only for these three statements and the commit."""
     pending: list[dict[str, Any]] = session.info.pop(PENDING, [])
     if not pending:
         return
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        _write_pending_pg(session, pending)
-        return
-    head = session.execute(
-        select(AuditChainHead)
+    seq, prev = session.execute(_LOCK_HEAD).one()
+    rows = link(prev, seq, pending)
+    session.execute(sa.insert(AuditEvent), rows)
+    session.execute(
+        sa.update(AuditChainHead)
         .where(AuditChainHead.id == 1)
-        .with_for_update(of=AuditChainHead)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    seq, prev = head.seq, head.hash
-    for fields in pending:
-        seq += 1
-        digest = event_hash(prev, seq, fields)
-        session.add(AuditEvent(seq=seq, prev_hash=prev, hash=digest, **fields))
-        prev = digest
-    head.seq, head.hash = seq, prev
-    session.flush()
+        .values(seq=rows[-1]["seq"], hash=rows[-1]["hash"])
+        .execution_options(synchronize_session=False)
+    )
 
 
 def install(factory: sessionmaker[Session]) -> None:

@@ -7,10 +7,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
-from sqlalchemy.exc import OperationalError
 
 from ledger.auth.models import Caller
-from ledger.auth.tokens import authenticate, authenticate_with
+from ledger.auth.tokens import authenticate
 from ledger.db import db
 from ledger.errors import Forbidden, Unauthenticated
 from ledger.ops.ratelimit import auth_failures
@@ -32,40 +31,13 @@ def load_user() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         guard.failed()
         raise Unauthenticated("The Authorization header must read 'Bearer <token>'.")
-    user = _authenticate(token.strip())
+    user = authenticate(db.session, token.strip())
     if user is None:
         guard.failed()
         raise Unauthenticated("The token is unknown, expired or revoked.")
     g.user = user
     g.user_id = user.id
     db.session.info["actor_id"] = user.id
-
-
-def _authenticate(token: str) -> Caller | None:
-    # Not at the top: the idempotency module needs this one's current_user.
-    from ledger.idempotency.services import (
-        claim_with_authentication,
-        claimed_with_authentication,
-        is_lock_timeout,
-    )
-
-    session = db.session
-    claim = claim_with_authentication()
-    if claim is None:
-        return authenticate(session, token)
-    # A money-moving request: its Idempotency-Key is claimed by the lookup's statement.
-    try:
-        user, claimed = authenticate_with(session, token, *claim)
-    except OperationalError as exc:
-        if not is_lock_timeout(exc):
-            raise
-        # The first request with this key is still at work: that is this request's
-        # answer (409), once the caller is known and allowed, as without the claim.
-        session.rollback()
-        claimed_with_authentication(None)
-        return authenticate(session, token)
-    claimed_with_authentication(claimed)
-    return user
 
 
 def current_user() -> Caller:

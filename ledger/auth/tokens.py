@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import secrets
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import ApiToken, Caller, User, UserRole
-from ledger.db import DriverStatement, utcnow
+from ledger.db import utcnow
 
 TOKEN_PREFIX = "ldg_"
 
@@ -60,37 +59,13 @@ _LOOKUP = (
     .where(ApiToken.token_hash == bindparam("token_hash"))
     .order_by(UserRole.role)
 )
-_LOOKUP_ROWS = DriverStatement(_LOOKUP)
 
 
 def authenticate(session: Session, token: str) -> Caller | None:
     """The active user a valid, unexpired, unrevoked token belongs to, with their
     roles, or None."""
-    return _caller_from(_LOOKUP_ROWS.rows(session, {"token_hash": hash_token(token)}))
-
-
-def authenticate_with(
-    session: Session, token: str, statement: DriverStatement, params: dict[str, Any]
-) -> tuple[Caller | None, list[tuple[Any, ...]]]:
-    """``authenticate``, with ``statement`` (returning at most one row) run inside
-    the lookup, as its CTE: one statement (PostgreSQL only; PostgreSQL runs a
-    data-modifying CTE once, whatever the query around it reads). It is given the
-    token's hash as ``:token_hash``, and must itself do nothing for a token that is
-    not valid. Its row comes back with the user."""
-    rows = _with_lookup(statement).rows(session, {**params, "token_hash": hash_token(token)})
-    width = len(_LOOKUP.selected_columns)
-    found = [row[:width] for row in rows]
-    return _caller_from(found), [row[width:] for row in rows[:1] if row[width] is not None]
-
-
-@functools.cache
-def _with_lookup(statement: DriverStatement) -> DriverStatement:
-    """The token lookup with ``statement`` (which returns at most one row) inside it."""
-    return DriverStatement.postgresql(
-        f"WITH done AS ({statement.sql}) "
-        f"SELECT lookup.*, done.* FROM ({_LOOKUP_ROWS.sql}) AS lookup "
-        "LEFT JOIN done ON true ORDER BY lookup.role"
-    )
+    rows = session.execute(_LOOKUP, {"token_hash": hash_token(token)}).all()
+    return _caller_from([tuple(row) for row in rows])
 
 
 def _caller_from(rows: list[tuple[Any, ...]]) -> Caller | None:

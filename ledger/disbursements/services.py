@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +14,6 @@ from ledger.auth.models import Actor
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
 from ledger.compliance.services import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
-from ledger.disbursements.in_database import disburse_in_database
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
     AlreadyReversed,
@@ -51,27 +49,12 @@ def disburse(
     reference: str,
     paid_on: dt.date,
     fx_rate: Decimal | None = None,
-) -> Disbursement | SimpleNamespace:
+) -> Disbursement:
     """Pay ``amount`` against an approved request.
 
     The request's row is locked before its remaining amount is read, so that
     concurrent disbursements are serialised and never exceed the approval. The
-    payee is checked again now: a restriction set after approval still refuses.
-
-    On PostgreSQL an ordinary payment is made by one database function
-    (``in_database``), and comes back as its values, not a mapped instance; what
-    it leaves, and every refusal, is decided here."""
-    paid = disburse_in_database(
-        session,
-        actor,
-        spending_request_id=spending_request_id,
-        amount=amount,
-        reference=reference,
-        paid_on=paid_on,
-        fx_rate=fx_rate,
-    )
-    if paid is not None:
-        return paid
+    payee is checked again now: a restriction set after approval still refuses."""
     request = lock_request(session, spending_request_id)
     if request.status != "approved":
         raise NotApproved(

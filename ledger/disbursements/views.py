@@ -1,6 +1,5 @@
 """Disbursements: money paid out against approvals."""
 
-from types import SimpleNamespace
 from typing import Any
 
 from flask.views import MethodView
@@ -70,7 +69,7 @@ class Disbursements(MethodView):
     )
     @blp.arguments(DisbursementCreateSchema)
     @blp.response(201, DisbursementSchema)
-    def post(self, data: dict[str, Any]) -> Disbursement | SimpleNamespace:
+    def post(self, data: dict[str, Any]) -> Disbursement:
         """Pay against an approved request, up to what remains of it. The payee is
         checked again now. Needs an Idempotency-Key."""
         return disburse(

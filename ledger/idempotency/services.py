@@ -16,13 +16,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, request
+from flask import Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger.auth.access import current_user
-from ledger.db import DriverStatement, UTCDateTime, at_commit, db, is_postgresql, utcnow
+from ledger.db import UTCDateTime, db, is_postgresql, utcnow
 from ledger.errors import IdempotencyKeyMissing, IdempotencyKeyReused, RequestInProgress
 from ledger.idempotency.models import IdempotencyKey
 
@@ -85,32 +85,17 @@ def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
 # (keeping the value it had) before the row is inserted, and RETURNING puts the
 # kept value back once the row is in. Without a row (a replay) it stays bounded for
 # the short rest of the transaction, which only reads the stored answer.
-# ``{claimant}`` is a query of one column, ``user_id``: the user whose key it is.
-_CLAIM_PG = """
+_CLAIM_PG = sa.text(
+    """
     INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
-    SELECT claimant.user_id, :key, :method, :path, :request_hash, :created_at
-    FROM ({claimant}) AS claimant
-    CROSS JOIN (
+    SELECT :user_id, :key, :method, :path, :request_hash, :created_at
+    FROM (
         SELECT set_config('ledger.lock_timeout_kept', current_setting('lock_timeout'), true),
                set_config('lock_timeout', :wait, true)) AS bounded_wait
     ON CONFLICT (user_id, key) DO NOTHING
-    RETURNING id, user_id,
+    RETURNING id,
               set_config('lock_timeout', current_setting('ledger.lock_timeout_kept'), true)
     """
-# The user known (the view's wrapper, when the key was not claimed with the lookup).
-_CLAIM_BY_USER_PG = sa.text(
-    _CLAIM_PG.format(claimant="SELECT CAST(:user_id AS bigint) AS user_id")
-).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
-# The usual way: run inside the token lookup's statement, as its CTE
-# (``claim_with_authentication``). The user is the token's, and only a token that
-# authenticates claims anything: revoked, expired or an inactive user's inserts
-# nothing (and the request ends in 401).
-_CLAIM_BY_TOKEN_PG = sa.text(
-    _CLAIM_PG.format(
-        claimant="SELECT t.user_id FROM api_tokens AS t JOIN users AS u ON u.id = t.user_id "
-        "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL "
-        "AND (t.expires_at IS NULL OR t.expires_at > :created_at) AND u.active"
-    )
 ).bindparams(sa.bindparam("created_at", type_=UTCDateTime()))
 # SQLite: one writer at a time (the write lock is taken at BEGIN IMMEDIATE), so a
 # conflicting key is always a committed one.
@@ -127,11 +112,6 @@ _ANSWER = (
     .where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
     .values(status_code=sa.bindparam("status_code"), response_body=sa.bindparam("body"))
 )
-# Every money-moving request runs these.
-_CLAIM_BY_TOKEN_ROWS = DriverStatement(_CLAIM_BY_TOKEN_PG)
-_CLAIM_BY_USER_ROWS = DriverStatement(_CLAIM_BY_USER_PG)
-_CLAIM_SQLITE_ROWS = DriverStatement(_CLAIM_SQLITE)
-ANSWER = DriverStatement(_ANSWER)
 
 
 def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | None:
@@ -146,77 +126,15 @@ def _claim(session: Session, user_id: int, key: str, fingerprint: str) -> int | 
     }
     if is_postgresql(session):
         try:
-            claim = {**params, "wait": WAIT_FOR_FIRST}
-            rows = _CLAIM_BY_USER_ROWS.rows(session, claim)
+            rows = session.execute(_CLAIM_PG, {**params, "wait": WAIT_FOR_FIRST}).all()
         except OperationalError as exc:
             if not is_lock_timeout(exc):
                 raise
             # lock_timeout: the first request with this key is still at work.
             raise in_progress() from None
     else:
-        rows = _CLAIM_SQLITE_ROWS.rows(session, params)
+        rows = session.execute(_CLAIM_SQLITE, params).all()
     return int(rows[0][0]) if rows else None
-
-
-# The largest body whose key is claimed with the token lookup; a larger one (a
-# batch file) is claimed by the view's wrapper, after the view's own hooks.
-PRECLAIM_MAX_BODY = 64 * 1024
-# What the token lookup's statement claimed (``claim_with_authentication``), kept
-# on ``g`` for the view's ``idempotent`` wrapper.
-_PRECLAIM = "idempotency_preclaim"
-# (endpoint, method) -> whether its view is ``idempotent``.
-_IDEMPOTENT_VIEWS: dict[tuple[str, str], bool] = {}
-
-
-def _is_idempotent_view() -> bool:
-    endpoint = request.endpoint
-    if endpoint is None:
-        return False
-    found = _IDEMPOTENT_VIEWS.get((endpoint, request.method))
-    if found is None:
-        view = current_app.view_functions.get(endpoint)
-        view_class = getattr(view, "view_class", None)
-        if view_class is not None:
-            view = getattr(view_class, request.method.lower(), None)
-        found = _IDEMPOTENT_VIEWS[(endpoint, request.method)] = bool(
-            getattr(view, "_idempotent", False)
-        )
-    return found
-
-
-def claim_with_authentication() -> tuple[DriverStatement, dict[str, Any]] | None:
-    """The key claim of a money-moving request, to run inside the token lookup's
-    statement (PostgreSQL); None when there is nothing to claim that way (a read, no
-    usable key: the view's wrapper answers that; SQLite).
-    ``claimed_with_authentication`` takes the result."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or not _is_idempotent_view():
-        return None
-    length, limit = request.content_length, request.max_content_length
-    if length is None or length > PRECLAIM_MAX_BODY or (limit is not None and length > limit):
-        # Not read before the view's own hooks: a batch upload sets a larger limit
-        # on the body than the general one (and one round trip is nothing to it).
-        return None
-    key = (request.headers.get(HEADER) or "").strip()
-    if not key or len(key) > 200 or not is_postgresql(db.session):
-        return None
-    fingerprint = request_fingerprint()
-    setattr(g, _PRECLAIM, {"key": key, "fingerprint": fingerprint})
-    params = {
-        "key": key,
-        "method": request.method,
-        "path": request.path,
-        "request_hash": fingerprint,
-        "created_at": utcnow(),
-        "wait": WAIT_FOR_FIRST,
-    }
-    return _CLAIM_BY_TOKEN_ROWS, params
-
-
-def claimed_with_authentication(rows: list[tuple[Any, ...]] | None) -> None:
-    """The claim's rows, or None if the round trip failed because the first request
-    with this key is still at work (``lock_timeout``)."""
-    preclaim = getattr(g, _PRECLAIM)
-    preclaim["rows"] = rows
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -230,28 +148,11 @@ def in_progress() -> RequestInProgress:
     )
 
 
-def _preclaimed(user_id: int, key: str) -> tuple[str, int | None] | None:
-    """The claim the token lookup made for ``key``: its fingerprint and the key
-    row's id (None: taken, and committed); None if no claim was made that way."""
-    preclaim = g.pop(_PRECLAIM, None)
-    if preclaim is None or preclaim["key"] != key or "rows" not in preclaim:
-        return None
-    rows = preclaim["rows"]
-    if rows is None:
-        raise in_progress()
-    if rows and rows[0][1] != user_id:  # never: the token is the user's
-        return None
-    return preclaim["fingerprint"], (int(rows[0][0]) if rows else None)
-
-
 def idempotent(view: F) -> F:
     """Require ``Idempotency-Key`` on a view that moves money, and make it exactly-once.
 
     Two statements on the way: the key is claimed before the work, and the answer
-    stored after it, both in the request's transaction. On PostgreSQL neither is a
-    statement of its own: the claim runs inside the token lookup
-    (``claim_with_authentication``), the answer inside the audit chain step, right
-    before the COMMIT."""
+    stored after it, both in the request's transaction."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -264,12 +165,8 @@ def idempotent(view: F) -> F:
             raise IdempotencyKeyMissing("The Idempotency-Key header is limited to 200 characters.")
         user = current_user()
         session = db.session
-        preclaimed = _preclaimed(user.id, key)
-        if preclaimed is not None:  # claimed with the token lookup
-            fingerprint, key_id = preclaimed
-        else:
-            fingerprint = request_fingerprint()
-            key_id = _claim(session, user.id, key, fingerprint)
+        fingerprint = request_fingerprint()
+        key_id = _claim(session, user.id, key, fingerprint)
         if key_id is None:
             # Another request with this key committed first: answer as it did.
             stored = _find(session, user.id, key)
@@ -281,8 +178,7 @@ def idempotent(view: F) -> F:
             "status_code": response.status_code,
             "body": response.get_data(as_text=True),
         }
-        # On PostgreSQL, stored right before the COMMIT, inside the audit chain step.
-        at_commit(session, ANSWER, answer, independent=True)
+        session.execute(_ANSWER, answer)
         return response
 
     wrapper._idempotent = True  # type: ignore[attr-defined]

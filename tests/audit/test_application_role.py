@@ -81,14 +81,7 @@ def test_the_whole_money_path_runs_as_the_application_role(app, database_url):
         ledger = LedgerDriver(web, web.test_client())
         world = ledger.approved("1000.00")
         ledger.disburse(world["request"]["id"], "400.00")
-        # The next payment is made by the fast lane's ledger_pay() and the
-        # ledger_disburse() it calls, which the role may execute.
-        calls: list[str] = []
-        engine = web.extensions["ledger.db"].engine
-        sa.event.listen(engine, "before_cursor_execute", lambda *a: calls.append(a[2]), named=False)
         ledger.disburse(world["request"]["id"], "100.00")
-        assert sum("ledger_pay(" in c for c in calls) == 1
-        assert sum("ledger_disburse(" in c for c in calls) == 0  # not asked twice
         ledger.call(
             "POST",
             f"/payees/{world['payee']['id']}/restrictions",

@@ -1,6 +1,6 @@
 """What a request's payments have used of each contribution is kept as a running
-total on its attribution rows (``used_after_minor``): every row, whichever path
-wrote it (the Python path, ``ledger_disburse()`` on PostgreSQL, a reversal), holds
+total on its attribution rows (``used_after_minor``): every row, whether a payment
+or a reversal wrote it, holds
 the sum of the request's rows for that contribution up to and including itself."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.funding.models import DisbursementAllocation
-from tests.disbursements.test_in_database import pay_the_sequence, world
+from tests.disbursements.world import pay_the_sequence, world
 
 
 def test_each_attribution_row_carries_the_running_total(ledger, session: Session):

@@ -317,9 +317,7 @@ def test_a_batch_of_listed_names_loads_the_entries_of_its_cases_once(
 
     from ledger.screening import services
     from tests.batches.world import csv_file, submit
-
-    # Here, not at the top: that module imports this one's ``upload``.
-    from tests.disbursements.test_in_database import statements
+    from tests.factories import statements
 
     # A large batch runs the garbage collector often: one runs before each case's
     # evidence here, so that entries nothing holds are gone from the session.

@@ -1,0 +1,42 @@
+"""What PostgreSQL itself enforces, whatever the application does: invariants, not
+business rules (docs/decisions/0013-one-write-path.md).
+
+Defined once, here; the migrations that create or drop these objects import them
+from this module instead of copying SQL from one revision into the next. A change to
+a definition here is made in a new revision that re-applies it (``CREATE OR
+REPLACE``), as alembic_utils' replaceable objects are.
+
+- Append-only tables: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` refused to everyone,
+  by triggers (``append_only``), and ``UPDATE`` withheld from the application's role
+  (revision 7e2c1a9b5d40 and the ones that add such tables).
+"""
+
+from __future__ import annotations
+
+REFUSE_CHANGE = """
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: % on % is not allowed: the table is append-only',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+DROP_REFUSE_CHANGE = "DROP FUNCTION IF EXISTS ledger_refuse_change()"
+
+
+def append_only(table: str) -> list[str]:
+    """The statements that make ``table`` append-only (``REFUSE_CHANGE`` first)."""
+    return [
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+    ]
+
+
+def drop_append_only(table: str) -> list[str]:
+    """The statements that undo ``append_only(table)``."""
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+    ]
