@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,7 @@ from ledger.committee.services import (
     request_dimensions,
     submit_request,
 )
-from ledger.compliance.models import Restriction
-from ledger.compliance.services import assert_payable
+from ledger.compliance.payability import assert_payable, blocks_for
 from ledger.db import get_or_404, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
@@ -55,8 +53,8 @@ from ledger.journal.services import (
     post_entry,
 )
 from ledger.money import Money
-from ledger.payees.models import Payee, RelatedParty
-from ledger.screening.models import ReviewCase, WatchlistVersion
+from ledger.payees.models import Payee
+from ledger.screening.models import WatchlistVersion
 from ledger.screening.services import (
     Subject,
     name_index,
@@ -77,49 +75,6 @@ def lists_version(session: Session) -> str:
     """Which list versions the screening sees: the latest import's id."""
     latest = session.scalar(select(func.max(WatchlistVersion.id)))
     return str(latest or 0)
-
-
-def blocks_for(session: Session, payee_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
-    """What stops paying each payee now, in a few queries for many payees: its own
-    active restriction, an active restriction on a payee behind it (owner, director,
-    signatory), an open review case. The same rules as
-    ``compliance.services.payment_blocks``, in bulk."""
-    blocks: dict[int, list[dict[str, Any]]] = {}
-    ids = sorted(set(payee_ids))
-    for part in chunks(ids):
-        for r in session.scalars(
-            select(Restriction).where(
-                among(session, Restriction.payee_id, part), Restriction.lifted_at.is_(None)
-            )
-        ):
-            blocks.setdefault(r.payee_id, []).append(
-                {"reason": "restricted", "restriction_id": r.id, "source": r.source}
-            )
-        linked = session.execute(
-            select(RelatedParty.payee_id, RelatedParty.name, RelatedParty.role, Restriction.id)
-            .join(Restriction, Restriction.payee_id == RelatedParty.linked_payee_id)
-            .where(among(session, RelatedParty.payee_id, part), Restriction.lifted_at.is_(None))
-        )
-        for payee_id, party_name, role, restriction_id in linked:
-            blocks.setdefault(payee_id, []).append(
-                {
-                    "reason": "related_party_restricted",
-                    "restriction_id": restriction_id,
-                    "related_party": {"name": party_name, "role": role},
-                }
-            )
-        cases = session.execute(
-            select(ReviewCase.payee_id, ReviewCase.id, ReviewCase.score).where(
-                among(session, ReviewCase.payee_id, part),
-                ReviewCase.status == "open",
-                ReviewCase.kind == "match",
-            )
-        )
-        for payee_id, case_id, score in cases:
-            blocks.setdefault(payee_id, []).append(
-                {"reason": "open_review_case", "review_case_id": case_id, "score": score}
-            )
-    return blocks
 
 
 def _row_subject(

@@ -28,7 +28,7 @@ from ledger.committee.models import (
     Vote,
 )
 from ledger.committee.policy import CastVote, Outcome, QuorumPolicy, Recusal
-from ledger.compliance.services import assert_payable
+from ledger.compliance.payability import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import (
     AlreadyVoted,

@@ -1,21 +1,19 @@
-"""Restrictions, the payment check, and the record of refused attempts.
+"""Restrictions set and lifted, and the record of refused attempts.
 
-``assert_payable`` is the one gate every payment path goes through, at the moment
-of payment, not only at approval (SPEC §3.5)."""
+Whether a payee may be paid now is ``compliance.payability``'s to answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.audit.services import jsonable, record, snapshot
 from ledger.auth.models import Actor
 from ledger.compliance.models import Refusal, Restriction
 from ledger.db import get_or_404, lock_row, utcnow
-from ledger.errors import AlreadyLifted, LedgerError, PayeeRestricted, SeparationOfDuties
+from ledger.errors import AlreadyLifted, LedgerError, SeparationOfDuties
 from ledger.payees.models import Payee
 
 
@@ -56,95 +54,6 @@ def lift_restriction(
     restriction.lift_reason = reason
     record(session, actor, "restriction.lifted", restriction, before=before)
     return restriction
-
-
-def active_restrictions(session: Session, payee_ids: list[int]) -> list[Restriction]:
-    if not payee_ids:
-        return []
-    return list(
-        session.scalars(
-            select(Restriction)
-            .where(Restriction.payee_id.in_(payee_ids), Restriction.lifted_at.is_(None))
-            .order_by(Restriction.id)
-        )
-    )
-
-
-def payment_blocks(session: Session, payee: Payee) -> list[dict[str, Any]]:
-    """Everything that stops a payment to ``payee`` now: its own restrictions,
-    restrictions on payees that stand behind it as related parties, and open
-    review cases (fail closed: a possible match blocks until it is resolved)."""
-    from ledger.screening.services import open_case_blocks
-
-    # The payee's parties are loaded with it (selectin): no query of their own.
-    linked = {p.linked_payee_id: p for p in payee.related_parties if p.linked_payee_id}
-    blocks: list[dict[str, Any]] = []
-    for r in active_restrictions(session, [payee.id, *linked]):
-        block = {
-            "reason": "restricted" if r.payee_id == payee.id else "related_party_restricted",
-            "restriction_id": r.id,
-            "restricted_payee_id": r.payee_id,
-            "restriction_reason": r.reason,
-            "source": r.source,
-            "set_at": jsonable(r.set_at),
-        }
-        if r.payee_id != payee.id:
-            party = linked[r.payee_id]
-            block["related_party"] = {"id": party.id, "name": party.name, "role": party.role}
-        blocks.append(block)
-    return blocks + open_case_blocks(session, payee.id)
-
-
-def assert_payable(
-    session: Session,
-    payee: Payee,
-    *,
-    action: str,
-    actor_id: int | None = None,
-    spending_request_id: int | None = None,
-) -> dict[str, Any]:
-    """Refuse with ``payee_restricted`` if anything blocks paying ``payee``: a
-    restriction (its own or a related party's), an open review case, or a hit the
-    screening finds now against the current lists (its case is opened even though
-    the act is refused).
-
-    Returns the screening state that let the act through, for the record."""
-    from ledger.screening.names import MATCHER_VERSION
-    from ledger.screening.services import screening_gate
-
-    new_hits, persist, entries = screening_gate(session, payee, actor_id)
-    blocks = payment_blocks(session, payee) + new_hits
-    if blocks:
-        raise PayeeRestricted(
-            f"Payee {payee.id} ({payee.name}) cannot be paid or approved for payment: "
-            f"{'; '.join(describe(b) for b in blocks)}.",
-            evidence={"action": action, "blocks": blocks},
-            deferred=[persist] if persist else None,
-            payee_id=payee.id,
-            spending_request_id=spending_request_id,
-        )
-    return {
-        "checked_at": jsonable(utcnow()),
-        "state": "clear",
-        "matcher_version": MATCHER_VERSION,
-        "list_entries": entries,
-    }
-
-
-def describe(block: dict[str, Any]) -> str:
-    reason = block["reason"]
-    if reason == "restricted":
-        return f"restriction {block['restriction_id']}"
-    if reason == "related_party_restricted":
-        return (
-            f"restriction {block['restriction_id']} on related party "
-            f"{block['related_party']['name']}"
-        )
-    if reason == "open_review_case":
-        return f"open review case {block['review_case_id']} ({block['entry_name']})"
-    return (
-        f"possible match with {block['list']} entry {block['source_key']} ({block['entry_name']})"
-    )
 
 
 def record_refusal(session: Session, actor: Actor | None, error: LedgerError) -> Refusal:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor
 from ledger.committee.services import lock_request, release_base_for, request_dimensions
-from ledger.compliance.services import assert_payable
+from ledger.compliance.payability import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ledger.api import Blueprint, page_of, paginate
 from ledger.auth.access import current_user, requires
-from ledger.compliance.services import payment_blocks
+from ledger.compliance.payability import payment_blocks
 from ledger.db import db, get_or_404
 from ledger.funding.views import STAFF
 from ledger.payees.models import Payee

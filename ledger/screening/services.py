@@ -25,6 +25,7 @@ from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor, User
 from ledger.bulk import among, chunks
 from ledger.compliance.models import Restriction
+from ledger.compliance.services import lift_restriction, restrict_payee
 from ledger.db import database_key, lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
 from ledger.ops.collector import refreeze
@@ -568,31 +569,6 @@ def open_delisting_cases(
 # ---------------------------------------------------------------- the payment gate
 
 
-def open_case_blocks(session: Session, payee_id: int) -> list[dict[str, Any]]:
-    cases = session.scalars(
-        select(ReviewCase)
-        .where(
-            ReviewCase.payee_id == payee_id,
-            ReviewCase.status == "open",
-            ReviewCase.kind == "match",
-        )
-        .order_by(ReviewCase.id)
-    ).all()
-    return [
-        {
-            "reason": "open_review_case",
-            "review_case_id": c.id,
-            "list": c.evidence.get("list"),
-            "source_key": c.evidence.get("source_key"),
-            "entry_name": c.evidence.get("entry_name"),
-            "query_name": c.evidence.get("query_name"),
-            "score": c.score,
-            "matcher_version": c.matcher_version,
-        }
-        for c in cases
-    ]
-
-
 def screening_gate(
     session: Session, payee: Payee, actor_id: int | None
 ) -> tuple[list[dict[str, Any]], Callable[[Session], None] | None, int]:
@@ -630,7 +606,6 @@ def _lock_case(session: Session, case_id: int) -> ReviewCase:
 def confirm_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> ReviewCase:
     """A match: the payee becomes restricted, with the entry as evidence. A
     delisting: the restriction stays."""
-    from ledger.compliance.services import restrict_payee
 
     case = _lock_case(session, case_id)
     before = snapshot(case)
@@ -654,7 +629,6 @@ def confirm_case(session: Session, actor: Actor, *, case_id: int, reason: str) -
 def clear_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> ReviewCase:
     """A match: a false positive, cleared while the entry stays unchanged. A
     delisting: the restriction is lifted (by another officer than its setter)."""
-    from ledger.compliance.services import lift_restriction
 
     case = _lock_case(session, case_id)
     before = snapshot(case)
