@@ -54,7 +54,6 @@ LAYERS = (
     "webargs.core:Parser.parse",
     "ledger.disbursements.views:disburse",
     "ledger.auth.access:load_user",
-    "ledger.idempotency.services:_claim",
     "marshmallow.schema:Schema.dump",
     "ledger:LedgerFlask.dispatch_request",
     "sqlalchemy.orm.session:Session.commit",

@@ -24,10 +24,12 @@ from ledger.auth.models import Actor
 from ledger.batches.intake import RowIn, read_upload, validate_rows
 from ledger.batches.models import Batch, BatchPayment, BatchRow
 from ledger.bulk import among, chunks, insert_many, insert_many_returning_ids
-from ledger.committee.models import SpendingRequest, Vote
+from ledger.committee.models import SpendingRequest
 from ledger.committee.policy import QuorumPolicy
 from ledger.committee.services import (
+    assert_not_voter,
     lock_request,
+    lock_request_to_pay,
     release_base_for,
     request_dimensions,
     submit_request,
@@ -39,7 +41,6 @@ from ledger.errors import (
     Conflict,
     ExceedsApproval,
     NotApproved,
-    SeparationOfDuties,
     ValidationFailed,
 )
 from ledger.funding.allocation import allocate_disbursement
@@ -349,7 +350,8 @@ def start_posting(
     """The treasurer starts (or resumes) paying an approved batch. Starting again
     while it is posting is a resume: safe, since chunks never pay a row twice."""
     batch = get_or_404(session, Batch, batch_id)
-    request = lock_request(session, batch.spending_request_id)
+    lock = lock_request_to_pay(session, batch.spending_request_id, actor.id)
+    request = lock.request
     if request.status != "approved":
         raise NotApproved(
             f"Batch {batch.id}'s spending request {request.id} is {request.status}; "
@@ -357,7 +359,7 @@ def start_posting(
             spending_request_id=request.id,
             payee_id=request.payee_id,
         )
-    _check_not_voter(session, actor, request)
+    assert_not_voter(lock)
     session.refresh(batch)
     if batch.status == "posted":
         raise Conflict(f"Batch {batch.id} is posted already.")
@@ -369,18 +371,6 @@ def start_posting(
         batch.posting_started_at = utcnow()
         record(session, actor, "batch.posting_started", batch, before=before)
     return batch
-
-
-def _check_not_voter(session: Session, actor: Actor, request: SpendingRequest) -> None:
-    voted = session.scalar(
-        select(Vote.id).where(Vote.spending_request_id == request.id, Vote.member_id == actor.id)
-    )
-    if voted is not None:
-        raise SeparationOfDuties(
-            "Whoever voted on a spending request cannot disburse it.",
-            spending_request_id=request.id,
-            payee_id=request.payee_id,
-        )
 
 
 @dataclass(frozen=True)

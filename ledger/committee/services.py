@@ -9,13 +9,13 @@ fund's lock, so that two approvals never commit the same cash.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor, User, UserRole
@@ -58,6 +58,64 @@ MAX_TRANCHES = 24
 
 def lock_request(session: Session, request_id: int) -> SpendingRequest:
     return lock_row(session, SpendingRequest, request_id)
+
+
+@dataclass(frozen=True)
+class PaymentLock:
+    """A request locked for paying it, with what paying it needs to know."""
+
+    request: SpendingRequest
+    payer_voted: bool  # the payer voted on it (separation of duties)
+    payable_limit_minor: int  # the approval, or the tranches released so far
+
+
+_PAYER_VOTED = (
+    sa.exists()
+    .where(
+        Vote.spending_request_id == SpendingRequest.id,
+        Vote.member_id == sa.bindparam("payer_id"),
+    )
+    .label("payer_voted")
+)
+_TRANCHES = (
+    select(func.count(Tranche.id))
+    .where(Tranche.spending_request_id == SpendingRequest.id)
+    .scalar_subquery()
+)
+_RELEASED = (
+    select(func.coalesce(func.sum(Tranche.amount_minor), 0))
+    .where(Tranche.spending_request_id == SpendingRequest.id, Tranche.released_at.is_not(None))
+    .scalar_subquery()
+)
+_LOCK_TO_PAY = (
+    select(SpendingRequest, _PAYER_VOTED, _TRANCHES, _RELEASED)
+    .where(SpendingRequest.id == sa.bindparam("request_id"))
+    .options(lazyload(SpendingRequest.votes), lazyload(SpendingRequest.tranches))
+    .with_for_update(of=SpendingRequest)
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_request_to_pay(session: Session, request_id: int, payer_id: int) -> PaymentLock:
+    """``lock_request`` for a payment, in one statement: the request's row lock,
+    whether the payer voted on it, and how much of it may be paid in all (its votes
+    and tranches are not loaded: a payment reads them only to explain a refusal)."""
+    row = session.execute(_LOCK_TO_PAY, {"request_id": request_id, "payer_id": payer_id}).first()
+    if row is None:
+        get_or_404(session, SpendingRequest, request_id)  # raises NotFound
+    assert row is not None
+    request, voted, tranches, released = row
+    return PaymentLock(request, bool(voted), int(released) if tranches else request.amount_minor)
+
+
+def assert_not_voter(lock: PaymentLock) -> None:
+    """Whoever voted on a request does not pay it (SPEC §3.7)."""
+    if lock.payer_voted:
+        raise SeparationOfDuties(
+            "Whoever voted on a spending request cannot disburse it.",
+            spending_request_id=lock.request.id,
+            payee_id=lock.request.payee_id,
+        )
 
 
 def lock_fund(session: Session, fund_id: int) -> Fund:

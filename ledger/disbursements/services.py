@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor
-from ledger.committee.services import lock_request, release_base_for, request_dimensions
+from ledger.committee.services import (
+    assert_not_voter,
+    lock_request,
+    lock_request_to_pay,
+    release_base_for,
+    request_dimensions,
+)
 from ledger.compliance.payability import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.disbursements.models import Disbursement
@@ -19,7 +25,6 @@ from ledger.errors import (
     AlreadyReversed,
     ExceedsApproval,
     NotApproved,
-    SeparationOfDuties,
     TrancheLocked,
     ValidationFailed,
 )
@@ -55,7 +60,8 @@ def disburse(
     The request's row is locked before its remaining amount is read, so that
     concurrent disbursements are serialised and never exceed the approval. The
     payee is checked again now: a restriction set after approval still refuses."""
-    request = lock_request(session, spending_request_id)
+    lock = lock_request_to_pay(session, spending_request_id, actor.id)
+    request = lock.request
     if request.status != "approved":
         raise NotApproved(
             f"Spending request {request.id} is {request.status}; only approved requests are paid.",
@@ -66,14 +72,7 @@ def disburse(
         raise ValidationFailed(
             "currency", f"The approval is in {request.currency}; disburse in it."
         )
-    # The votes were loaded with the locked request (and an approved request takes
-    # no more votes): no query of their own.
-    if any(vote.member_id == actor.id for vote in request.votes):
-        raise SeparationOfDuties(
-            "Whoever voted on a spending request cannot disburse it.",
-            spending_request_id=request.id,
-            payee_id=request.payee_id,
-        )
+    assert_not_voter(lock)
     remaining = request.remaining
     if amount.minor > remaining.minor:
         raise ExceedsApproval(
@@ -83,7 +82,7 @@ def disburse(
             spending_request_id=request.id,
             payee_id=request.payee_id,
         )
-    payable = request.payable_limit_minor - request.disbursed_minor
+    payable = lock.payable_limit_minor - request.disbursed_minor
     if amount.minor > payable:
         released = [t.seq for t in request.tranches if t.released_at is not None]
         raise TrancheLocked(

@@ -169,6 +169,21 @@ def used_so_far(
     )
 
 
+# Built once: every payment runs it.
+_HELD = (
+    select(
+        Allocation.contribution_id,
+        func.sum(Allocation.base_amount_minor),
+        func.coalesce(
+            func.max(used_so_far(sa.bindparam("request_id"), Allocation.contribution_id)), 0
+        ),
+    )
+    .where(Allocation.spending_request_id == sa.bindparam("request_id"))
+    .group_by(Allocation.contribution_id)
+    .order_by(func.min(Allocation.id))
+)
+
+
 def allocate_disbursement(
     session: Session,
     *,
@@ -182,17 +197,7 @@ def allocate_disbursement(
     earlier payments consumed."""
     # One query: per contribution, what the request holds and what its payments
     # have used of it so far (the request's row is locked by the caller).
-    used = used_so_far(spending_request_id, Allocation.contribution_id)
-    held = session.execute(
-        select(
-            Allocation.contribution_id,
-            func.sum(Allocation.base_amount_minor),
-            func.coalesce(func.max(used), 0),
-        )
-        .where(Allocation.spending_request_id == spending_request_id)
-        .group_by(Allocation.contribution_id)
-        .order_by(func.min(Allocation.id))
-    ).all()
+    held = session.execute(_HELD, {"request_id": spending_request_id}).all()
     rows, left = [], base_minor
     for contribution_id, amount, already_used in held:
         if left <= 0:

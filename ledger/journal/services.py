@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -109,18 +110,27 @@ def post_entry(
     return entry
 
 
+@functools.cache
+def _closed_period() -> sa.Select[Any]:
+    """The closed period of ``:fund_id`` that holds ``:value_date`` (built once:
+    every entry asks)."""
+    from ledger.funding.models import ClosedPeriod
+
+    value_date = sa.bindparam("value_date", type_=sa.Date())
+    return select(ClosedPeriod).where(
+        ClosedPeriod.fund_id == sa.bindparam("fund_id"),
+        ClosedPeriod.starts_on <= value_date,
+        ClosedPeriod.ends_on >= value_date,
+    )
+
+
 def assert_period_open(session: Session, fund_id: int, value_date: dt.date) -> None:
     """Refuse a value date inside a closed period: a report as of a date in a closed
     period never changes. Corrections go in the open period and point back."""
     from ledger.errors import PeriodClosed
-    from ledger.funding.models import ClosedPeriod
 
     closed = session.scalars(
-        select(ClosedPeriod).where(
-            ClosedPeriod.fund_id == fund_id,
-            ClosedPeriod.starts_on <= value_date,
-            ClosedPeriod.ends_on >= value_date,
-        )
+        _closed_period(), {"fund_id": fund_id, "value_date": value_date}
     ).first()
     if closed is not None:
         raise PeriodClosed(
