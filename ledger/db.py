@@ -123,11 +123,23 @@ def lock_row(session: Session, model: type[T], id_: int) -> T:
     return row
 
 
-def get_or_404(session: Session, model: type[T], id_: int) -> T:
-    """The row of ``model`` with this id, or a 404 naming what was not found."""
+def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """One row of ``model`` inserted by a single Core ``INSERT … RETURNING`` (the
+    unit of work's flush costs a payment more than the statement itself), and
+    returned as a transient instance built from the row as stored: its id and
+    defaults included, outside the session, so that nothing flushes it again.
+    For rows the transaction only writes and hands back (a payment, its entry)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    row = session.execute(sa.insert(table).values(values).returning(*table.c)).one()
+    return model(**row._asdict())
+
+
+def get_or_404(session: Session, model: type[T], id_: int, *options: Any) -> T:
+    """The row of ``model`` with this id (loaded with ``options``), or a 404 naming
+    what was not found."""
     from ledger.errors import NotFound
 
-    obj = session.get(model, id_)
+    obj = session.get(model, id_, options=options)
     if obj is None:
         label = str(getattr(model, "__tablename__", model.__name__)).removesuffix("s")
         raise NotFound(f"No {label.replace('_', ' ')} with id {id_}.")

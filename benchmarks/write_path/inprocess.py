@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import functools
 import importlib
 import io
@@ -137,6 +138,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--layers", action="store_true", help="time the LAYERS too")
     parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the measured payments into FILE (pstats)"
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://127.0.0.1:5432/"),
     )
@@ -156,9 +160,15 @@ def main() -> int:
             if args.layers:
                 for spec in LAYERS:
                     timed(spec)
+            profiler = cProfile.Profile() if args.profile else None
             cpu, wall = time.process_time(), time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
             for n in range(args.payments):
                 payment(app, token, request_id, args.warmup + n)
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         finally:
             app.extensions["ledger.db"].engine.dispose()

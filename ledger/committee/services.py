@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor, User, UserRole
@@ -106,6 +107,21 @@ def lock_request_to_pay(session: Session, request_id: int, payer_id: int) -> Pay
     assert row is not None
     request, voted, tranches, released = row
     return PaymentLock(request, bool(voted), int(released) if tranches else request.amount_minor)
+
+
+_ADD_DISBURSED = (
+    sa.update(SpendingRequest.__table__)  # type: ignore[arg-type]
+    .where(SpendingRequest.__table__.c.id == sa.bindparam("request_id"))
+    .values(disbursed_minor=sa.bindparam("disbursed_minor"))
+)
+
+
+def add_disbursed(session: Session, request: SpendingRequest, minor: int) -> None:
+    """``minor`` more paid against the locked ``request``: one UPDATE now, and the
+    loaded request shows it without the unit of work flushing it again."""
+    paid = request.disbursed_minor + minor
+    session.execute(_ADD_DISBURSED, {"request_id": request.id, "disbursed_minor": paid})
+    set_committed_value(request, "disbursed_minor", paid)
 
 
 def assert_not_voter(lock: PaymentLock) -> None:

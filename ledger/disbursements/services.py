@@ -7,11 +7,12 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor
 from ledger.committee.services import (
+    add_disbursed,
     assert_not_voter,
     lock_request,
     lock_request_to_pay,
@@ -19,7 +20,7 @@ from ledger.committee.services import (
     request_dimensions,
 )
 from ledger.compliance.payability import assert_payable
-from ledger.db import get_or_404, lock_row, utcnow
+from ledger.db import get_or_404, insert_row, lock_row, utcnow
 from ledger.disbursements.models import Disbursement
 from ledger.errors import (
     AlreadyReversed,
@@ -93,7 +94,8 @@ def disburse(
             spending_request_id=request.id,
             payee_id=request.payee_id,
         )
-    payee = get_or_404(session, Payee, request.payee_id)
+    # The payee with its parties in one statement (a join, not selectin's second).
+    payee = get_or_404(session, Payee, request.payee_id, joinedload(Payee.related_parties))
     screening = assert_payable(
         session, payee, action="disburse", actor_id=actor.id, spending_request_id=request.id
     )
@@ -101,21 +103,25 @@ def disburse(
     base = to_base(amount, fund, fx_rate)
     commitment_base = release_base_for(session, request, amount.minor)
 
-    disbursement = Disbursement(
-        spending_request_id=request.id,
-        fund_id=fund.id,
-        payee_id=payee.id,
-        amount_minor=amount.minor,
-        currency=amount.currency,
-        fx_rate=fx_rate if amount.currency != fund.base_currency else None,
-        base_amount_minor=base.minor,
-        reference=reference,
-        paid_on=paid_on,
-        screening=screening,
-        created_by=actor.id,
+    disbursement = insert_row(
+        session,
+        Disbursement,
+        {
+            "spending_request_id": request.id,
+            "fund_id": fund.id,
+            "payee_id": payee.id,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "fx_rate": fx_rate if amount.currency != fund.base_currency else None,
+            "base_amount_minor": base.minor,
+            "reference": reference,
+            "paid_on": paid_on,
+            "screening": screening,
+            "created_by": actor.id,
+            "created_at": utcnow(),
+        },
     )
-    session.add(disbursement)
-    session.flush()
+    disbursement.fund = fund
     dims = request_dimensions(request)
     post_entry(
         session,
@@ -140,7 +146,7 @@ def disburse(
         value_date=paid_on,
     )
     before = snapshot(request)
-    request.disbursed_minor += amount.minor
+    add_disbursed(session, request, amount.minor)
     record(session, actor, "disbursement.made", disbursement)
     record(session, actor, "spending_request.disbursed", request, before=before)
     return disbursement
