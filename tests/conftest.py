@@ -1,8 +1,19 @@
 """Test fixtures: every database test runs on SQLite and on PostgreSQL.
 
 The schema is built once per backend by running the Alembic migrations into a
-fresh database; each test starts from empty tables (truncated after the test), so
-tests exercise real commits, real locks and real triggers.
+fresh database. Then, as Warehouse does, each test's database work runs inside one
+transaction on one connection, rolled back at the end: every session the app makes
+(a request's, the CLI's ``db.transaction()``, the ``session`` fixture's) joins it
+with ``join_transaction_mode="create_savepoint"``, so a request's commit releases
+a savepoint and the rollback leaves the tables as they were, the audit chain's
+head at genesis. The triggers, constraints and the audit hook run as they do in
+production; only the final COMMIT is never sent.
+
+A test that needs real commits (several threads, processes or connections: races,
+row locks, crashes, gunicorn, a second engine or role) carries
+``@pytest.mark.real_commits``: its sessions use the engine as in production, and the
+tables are emptied after it (truncated on PostgreSQL). ``-m "not real_commits"``
+leaves those out for a quick run.
 
 PostgreSQL comes from ``LEDGER_TEST_DATABASE_URL`` (default
 ``postgresql://127.0.0.1:5432/``); a database of our own is created and dropped.
@@ -14,7 +25,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from ledger import create_app
 from ledger.audit.models import GENESIS_HASH
-from ledger.db import Base
+from ledger.db import Base, sqlite_begin
 from ledger.migrations import upgrade
 
 PG_URL = os.environ.get("LEDGER_TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/")
@@ -112,11 +124,108 @@ def _empty_tables(app: Flask) -> None:
         )
 
 
+# Every sequence of the schema back to 1. ``setval`` is not undone by a rollback,
+# which is what is wanted: the rolled-back test leaves the tables empty, so the next
+# one numbers its rows from 1, as after today's TRUNCATE … RESTART IDENTITY (and as
+# SQLite does by itself, its next id being the largest one present plus one).
+_RESTART_SEQUENCES = sa.text(
+    "SELECT count(setval(c.oid, 1, false)) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
+class RolledBack:
+    """One connection and one transaction around a test, rolled back at its end.
+
+    The app's sessionmaker is bound to the connection meanwhile, each session
+    joining the transaction with a SAVEPOINT of its own (its commit releases the
+    savepoint, its rollback rolls back to it); ``end()`` puts the sessionmaker
+    back as it was. Only the thread that began the test may use the connection:
+    another thread would interleave its statements with the test's on one
+    connection, so it is refused, loudly (mark such a test ``real_commits``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.state = app.extensions["ledger.db"]
+        self.connection = self.state.engine.connect()
+        self.owner = threading.get_ident()
+        sa.event.listen(self.connection, "before_cursor_execute", self._same_thread)
+        try:
+            self._begin()
+        except BaseException:
+            self.connection.close()
+            raise
+        self.kept = dict(self.state.sessionmaker.kw)
+        # The same sessionmaker, so that the audit hook (ledger.audit.services.install)
+        # and anything else create_app put on it stays on.
+        self.state.sessionmaker.configure(
+            bind=self.connection, join_transaction_mode="create_savepoint"
+        )
+
+    def _same_thread(self, *_args: Any) -> None:
+        if threading.get_ident() != self.owner:
+            raise RuntimeError(
+                "the database was used from a second thread inside a test's rolled-back "
+                "transaction: mark the test @pytest.mark.real_commits"
+            )
+
+    def _begin(self) -> None:
+        # SQLite: the outer transaction takes the write lock at once (BEGIN IMMEDIATE),
+        # whatever a previous request left in the contextvar; the sessions inside only
+        # set savepoints, and db.py's "begin" listener is not called for those.
+        token = sqlite_begin.set("BEGIN IMMEDIATE")
+        try:
+            self.transaction = self.connection.begin()
+        finally:
+            sqlite_begin.reset(token)
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(_RESTART_SEQUENCES)
+
+    def restart(self) -> None:
+        """Roll back everything so far and begin again: empty tables, mid-test."""
+        self.transaction.rollback()
+        self._begin()
+
+    def end(self) -> None:
+        self.state.sessionmaker.kw = self.kept
+        try:
+            self.transaction.rollback()
+        finally:
+            self.connection.close()
+
+
+_rolled_back: dict[Flask, RolledBack] = {}
+
+
 @pytest.fixture
-def app(_app: Flask) -> Iterator[Flask]:
-    """The application on the backend under test, its tables empty."""
-    yield _app
-    _empty_tables(_app)
+def app(_app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The application on the backend under test, its tables empty: inside a
+    transaction rolled back after the test, or, for a test marked ``real_commits``,
+    committing for real, the tables emptied after it."""
+    if request.node.get_closest_marker("real_commits"):
+        yield _app
+        _empty_tables(_app)
+        return
+    _rolled_back[_app] = RolledBack(_app)
+    try:
+        yield _app
+    finally:
+        _rolled_back.pop(_app).end()
+
+
+@pytest.fixture
+def empty_tables(app: Flask) -> Callable[[], None]:
+    """Empty every table now, mid-test (each example of a property-based test
+    starts afresh): the test's transaction is rolled back and begun again, or, under
+    ``real_commits``, the tables are emptied."""
+
+    def empty() -> None:
+        if app in _rolled_back:
+            _rolled_back[app].restart()
+        else:
+            _empty_tables(app)
+
+    return empty
 
 
 @pytest.fixture
@@ -136,7 +245,11 @@ def session(app: Flask) -> Iterator[Session]:
     """A session on the test database, for reading state and arranging it directly.
 
     No app context is kept pushed: requests made meanwhile must each get their own
-    (and so their own ``g`` and database session), as they do in production."""
+    (and so their own ``g`` and database session), as they do in production.
+    Inside the test's transaction it works in a savepoint, as they do: its
+    ``commit()`` releases it, its ``rollback()`` rolls back to it (and so undoes any
+    request made since it began: end a read with ``rollback()`` before the next
+    request, as the tests already do for SQLite's single writer)."""
     s: Session = app.extensions["ledger.db"].sessionmaker()
     try:
         yield s

@@ -62,6 +62,7 @@ def test_the_application_role_deletes_nothing(ledger, as_app_role, table, statem
         as_app_role.execute(sa.text(statement.format(t=table)))
 
 
+@pytest.mark.real_commits  # an app of its own, logging in as another role
 def test_the_whole_money_path_runs_as_the_application_role(app, database_url):
     """An app server logging in as a member of ledger_app does all its work."""
     owner = sa.create_engine(

@@ -122,6 +122,7 @@ def test_postgresql_refuses_changes_to_append_only_tables(
     assert session.scalar(sa.text(f"SELECT count(*) FROM {table}")) > 0
 
 
+@pytest.mark.real_commits
 def test_concurrent_writers_make_one_gap_free_verifiable_chain(app, ledger):
     """Writers that share no other lock all go through the chain head: every event
     chained once, in one order, verifiable."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -25,6 +26,7 @@ def _wait_posted(ledger: LedgerDriver, batch_id: int, timeout: float = 30.0) -> 
     raise AssertionError(f"batch {batch_id} not posted: {batch}")
 
 
+@pytest.mark.real_commits  # the API posts the batch in a thread of its own
 def test_batch_handles_invalid_restricted_and_duplicate_rows_one_by_one(
     ledger: LedgerDriver, app: Flask
 ) -> None:

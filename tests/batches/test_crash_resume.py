@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -17,6 +18,9 @@ from ledger.batches.models import Batch, BatchPayment, BatchRow
 from ledger.db import db, sqlite_begin
 from tests.batches.world import csv_file, households, programme, submit
 from tests.factories import LedgerDriver
+
+# Real commits: the posting runs in a `flask` process of its own, killed mid-batch.
+pytestmark = pytest.mark.real_commits
 
 FLASK = Path(sys.executable).with_name("flask")
 ROWS = 1500

@@ -5,6 +5,9 @@ from collections import Counter
 
 import pytest
 
+# Real commits: 32 threads, each with a connection of its own, race for the lock.
+pytestmark = pytest.mark.real_commits
+
 # Two members per institution: whichever three approvals take the lock first come
 # from at least two institutions, so the third always decides (with four members
 # per institution, three of one institution first would need a fourth approval).

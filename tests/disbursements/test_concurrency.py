@@ -2,7 +2,8 @@
 
 Each thread has its own test client, so its own session and connection; a barrier
 releases them together. On PostgreSQL the request's row lock serialises them; on
-SQLite the write lock taken at BEGIN IMMEDIATE does.
+SQLite the write lock taken at BEGIN IMMEDIATE does. So these tests commit for real
+(``real_commits``).
 """
 
 import threading
@@ -36,6 +37,7 @@ def race(app, token, bodies, keys):
     return results
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("round_", range(3))
 def test_64_simultaneous_disbursements_against_room_for_10_yield_exactly_10(app, ledger, round_):
     world = ledger.approved("10.00")
@@ -58,6 +60,7 @@ def test_64_simultaneous_disbursements_against_room_for_10_yield_exactly_10(app,
     assert ledger.get("/audit-events/verify")["valid"] is True
 
 
+@pytest.mark.real_commits
 def test_simultaneous_retries_with_one_key_have_one_effect(app, ledger):
     world = ledger.approved("100.00")
     body = {
@@ -75,6 +78,7 @@ def test_simultaneous_retries_with_one_key_have_one_effect(app, ledger):
 
 
 @pytest.mark.postgresql_only
+@pytest.mark.real_commits  # a second connection holds the key row
 def test_a_duplicate_waits_a_bounded_time_for_the_first_then_is_told_it_is_in_progress(
     app, ledger, monkeypatch
 ):

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import _empty_tables
 from tests.factories import LedgerDriver
 
 DONORS = [("Arab Republic of Egypt", "EG"), ("European Union", "BE"), ("Government of Japan", "JP")]
@@ -263,9 +262,9 @@ def check_invariants(session, world):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(step, min_size=4, max_size=18))
-def test_random_money_paths_keep_the_books_true(app, session, steps):
+def test_random_money_paths_keep_the_books_true(app, session, empty_tables, steps):
     session.rollback()
-    _empty_tables(app)
+    empty_tables()
     ledger = LedgerDriver(app, app.test_client())
     world = World(ledger)
     for op in steps:

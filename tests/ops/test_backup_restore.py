@@ -21,6 +21,9 @@ from tests.conftest import PG_REQUIRED
 from tests.factories import LedgerDriver
 from tests.ops.pg import fresh_database, plain_url, require_postgresql
 
+# Real commits: pg_dump reads what was committed, in a process of its own.
+pytestmark = pytest.mark.real_commits
+
 FLASK = Path(sys.executable).with_name("flask")
 
 

@@ -15,7 +15,8 @@ from flask import Flask
 from ledger import db as ledger_db
 from tests.ops.pg import admin_engine
 
-pytestmark = pytest.mark.postgresql_only
+# Real commits: the server terminates the pool's connections, the test's among them.
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.real_commits]
 
 
 def drop_connections(app: Flask) -> int:

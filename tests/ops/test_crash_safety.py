@@ -35,6 +35,9 @@ from ledger.migrations import upgrade
 from tests.factories import LedgerDriver
 from tests.ops.pg import fresh_database, plain_url, require_postgresql
 
+# Real commits: gunicorn workers and a SIGKILL, on a database of its own.
+pytestmark = pytest.mark.real_commits
+
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 APPROVED = "500.00"  # room for exactly 50 payments of 10.00
 PAYMENT = "10.00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -27,6 +28,7 @@ def test_readyz_is_ready_when_the_database_is_migrated_to_head(client):
     assert body["checks"]["revision"] == head_revision()
 
 
+@pytest.mark.real_commits  # the probe reads, on a connection of its own, what is committed
 def test_readyz_is_not_ready_when_the_database_is_behind_the_migrations(
     app: Flask, database_url: str
 ):

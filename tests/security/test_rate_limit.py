@@ -15,6 +15,9 @@ from ledger import create_app
 from tests.factories import API, LedgerDriver
 from tests.test_api_conventions import assert_problem
 
+# Real commits: a second app, with an engine of its own, on the test database.
+pytestmark = pytest.mark.real_commits
+
 
 @pytest.fixture
 def limited(app: Flask, database_url: str) -> Iterator[Flask]:
