@@ -175,6 +175,16 @@ class PeriodClosed(LedgerError):
     title = "The period is closed"
 
 
+class ReferenceInUse(LedgerError):
+    """A bank reference pays once (SPEC §3.11): a disbursement's within its fund, a
+    contribution's within its pledge, whatever the Idempotency-Key."""
+
+    code = "reference_in_use"
+    status = 409
+    title = "Bank reference already used"
+    refusal = True
+
+
 class AlreadyReversed(LedgerError):
     code = "already_reversed"
     status = 409

@@ -139,11 +139,34 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
+# Unique constraints that back a rule the services check first: a request that
+# raced another past the check is answered as the check would have answered it.
+# (PostgreSQL names the constraint; SQLite its columns.)
+_RACED = {
+    ("uq_disbursements_fund_id_reference", "disbursements.fund_id, disbursements.reference"): (
+        "a disbursement of this fund carries this bank reference already: a reference pays once"
+    ),
+    ("uq_contributions_pledge_id_reference", "contributions.pledge_id, contributions.reference"): (
+        "a contribution to this pledge carries this bank "
+        "reference already: a reference is recorded once"
+    ),
+}
+
+
 def handle_integrity_error(error: IntegrityError) -> Response:
     from ledger.db import db
 
     db.session.rollback()
     log.warning("integrity error on %s %s: %s", request.method, request.path, error.orig)
+    for markers, detail in _RACED.items():
+        if any(marker in str(error.orig) for marker in markers):
+            return problem(
+                409,
+                "reference_in_use",
+                "Bank reference already used",
+                f"Refused: {detail}.",
+                errors={"reference": [detail.capitalize() + "."]},
+            )
     return problem(
         409, "conflict", "Conflict with existing data", "The change conflicts with existing data."
     )

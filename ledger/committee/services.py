@@ -31,6 +31,7 @@ from ledger.committee.models import (
 from ledger.committee.policy import CastVote, Outcome, QuorumPolicy, Recusal
 from ledger.compliance.payability import assert_payable
 from ledger.db import get_or_404, lock_row, utcnow
+from ledger.disbursements.models import Disbursement
 from ledger.errors import (
     AlreadyVoted,
     Conflict,
@@ -39,6 +40,7 @@ from ledger.errors import (
     NotApproved,
     NotFound,
     NotPending,
+    ReferenceInUse,
     SeparationOfDuties,
     ValidationFailed,
 )
@@ -68,6 +70,8 @@ class PaymentLock:
     request: SpendingRequest
     payer_voted: bool  # the payer voted on it (separation of duties)
     payable_limit_minor: int  # the approval, or the tranches released so far
+    # The fund's disbursement that already carries the payment's bank reference.
+    reference_used_by: int | None = None
 
 
 _PAYER_VOTED = (
@@ -88,8 +92,16 @@ _RELEASED = (
     .where(Tranche.spending_request_id == SpendingRequest.id, Tranche.released_at.is_not(None))
     .scalar_subquery()
 )
+_REFERENCE_USED_BY = (
+    select(Disbursement.id)
+    .where(
+        Disbursement.fund_id == SpendingRequest.fund_id,
+        Disbursement.reference == sa.bindparam("reference"),
+    )
+    .scalar_subquery()
+)
 _LOCK_TO_PAY = (
-    select(SpendingRequest, _PAYER_VOTED, _TRANCHES, _RELEASED)
+    select(SpendingRequest, _PAYER_VOTED, _TRANCHES, _RELEASED, _REFERENCE_USED_BY)
     .where(SpendingRequest.id == sa.bindparam("request_id"))
     .options(lazyload(SpendingRequest.votes), lazyload(SpendingRequest.tranches))
     .with_for_update(of=SpendingRequest)
@@ -97,16 +109,21 @@ _LOCK_TO_PAY = (
 )
 
 
-def lock_request_to_pay(session: Session, request_id: int, payer_id: int) -> PaymentLock:
+def lock_request_to_pay(
+    session: Session, request_id: int, payer_id: int, reference: str | None = None
+) -> PaymentLock:
     """``lock_request`` for a payment, in one statement: the request's row lock,
-    whether the payer voted on it, and how much of it may be paid in all (its votes
-    and tranches are not loaded: a payment reads them only to explain a refusal)."""
-    row = session.execute(_LOCK_TO_PAY, {"request_id": request_id, "payer_id": payer_id}).first()
+    whether the payer voted on it, how much of it may be paid in all (its votes and
+    tranches are not loaded: a payment reads them only to explain a refusal), and
+    which of the fund's disbursements carries ``reference`` already, if any."""
+    params = {"request_id": request_id, "payer_id": payer_id, "reference": reference}
+    row = session.execute(_LOCK_TO_PAY, params).first()
     if row is None:
         get_or_404(session, SpendingRequest, request_id)  # raises NotFound
     assert row is not None
-    request, voted, tranches, released = row
-    return PaymentLock(request, bool(voted), int(released) if tranches else request.amount_minor)
+    request, voted, tranches, released, used_by = row
+    limit = int(released) if tranches else request.amount_minor
+    return PaymentLock(request, bool(voted), limit, used_by)
 
 
 _ADD_DISBURSED = (
@@ -122,6 +139,21 @@ def add_disbursed(session: Session, request: SpendingRequest, minor: int) -> Non
     paid = request.disbursed_minor + minor
     session.execute(_ADD_DISBURSED, {"request_id": request.id, "disbursed_minor": paid})
     set_committed_value(request, "disbursed_minor", paid)
+
+
+def assert_reference_unused(lock: PaymentLock, reference: str) -> None:
+    """A bank reference pays once in a fund (SPEC §3.11), whatever the
+    Idempotency-Key: a retry script that makes a fresh key per attempt must not
+    pay twice."""
+    if lock.reference_used_by is not None:
+        raise ReferenceInUse(
+            f"Bank reference '{reference}' was paid in fund {lock.request.fund_id} already "
+            f"(disbursement {lock.reference_used_by}): a reference pays once.",
+            errors={"reference": [f"Already used by disbursement {lock.reference_used_by}."]},
+            disbursement_id=lock.reference_used_by,
+            spending_request_id=lock.request.id,
+            payee_id=lock.request.payee_id,
+        )
 
 
 def assert_not_voter(lock: PaymentLock) -> None:

@@ -41,6 +41,10 @@ class Disbursement(Base):
 
     fund: Mapped[Fund] = relationship(lazy="joined")
 
+    # A bank reference pays once in a fund (SPEC §3.11): checked by disburse(), and
+    # held here against two payments racing with the same one.
+    __table_args__ = (sa.UniqueConstraint("fund_id", "reference"),)
+
     @property
     def base_currency(self) -> str:
         return self.fund.base_currency

@@ -14,6 +14,7 @@ from ledger.auth.models import Actor
 from ledger.committee.services import (
     add_disbursed,
     assert_not_voter,
+    assert_reference_unused,
     lock_request,
     lock_request_to_pay,
     release_base_for,
@@ -61,7 +62,7 @@ def disburse(
     The request's row is locked before its remaining amount is read, so that
     concurrent disbursements are serialised and never exceed the approval. The
     payee is checked again now: a restriction set after approval still refuses."""
-    lock = lock_request_to_pay(session, spending_request_id, actor.id)
+    lock = lock_request_to_pay(session, spending_request_id, actor.id, reference)
     request = lock.request
     if request.status != "approved":
         raise NotApproved(
@@ -74,6 +75,7 @@ def disburse(
             "currency", f"The approval is in {request.currency}; disburse in it."
         )
     assert_not_voter(lock)
+    assert_reference_unused(lock, reference)
     remaining = request.remaining
     if amount.minor > remaining.minor:
         raise ExceedsApproval(

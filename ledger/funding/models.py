@@ -106,6 +106,10 @@ class Contribution(Base):
 
     pledge: Mapped[Pledge] = relationship(lazy="joined")
 
+    # A bank reference is received once per pledge (SPEC §3.11): checked by
+    # record_contribution(), and held here too.
+    __table_args__ = (sa.UniqueConstraint("pledge_id", "reference"),)
+
     @property
     def base_currency(self) -> str:
         return self.pledge.fund.base_currency

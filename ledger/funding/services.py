@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor
 from ledger.db import get_or_404, lock_row
-from ledger.errors import Conflict, ExceedsPledge, ValidationFailed
+from ledger.errors import Conflict, ExceedsPledge, ReferenceInUse, ValidationFailed
 from ledger.funding.models import Contribution, Donor, Fund, Pledge
 from ledger.journal.services import (
     CASH,
@@ -164,6 +164,18 @@ def record_contribution(
     if amount.currency != pledge.currency:
         raise ValidationFailed(
             "currency", f"The pledge is in {pledge.currency}; record the contribution in it."
+        )
+    first = session.scalar(
+        select(Contribution.id).where(
+            Contribution.pledge_id == pledge.id, Contribution.reference == reference
+        )
+    )
+    if first is not None:
+        raise ReferenceInUse(
+            f"Bank reference '{reference}' was received on pledge {pledge.id} already "
+            f"(contribution {first}): a reference is recorded once.",
+            errors={"reference": [f"Already used by contribution {first}."]},
+            contribution_id=first,
         )
     fund = pledge.fund
     base = to_base(amount, fund, fx_rate)

@@ -17,6 +17,7 @@ from ledger.errors import (
     IdempotencyKeyReused,
     NotFound,
     PeriodClosed,
+    ReferenceInUse,
     RequestInProgress,
 )
 from ledger.funding import corrections, services
@@ -166,6 +167,7 @@ class PledgeContributions(MethodView):
         NotFound,
         Conflict,
         ExceedsPledge,
+        ReferenceInUse,
         IdempotencyKeyMissing,
         IdempotencyKeyReused,
         RequestInProgress,
