@@ -175,6 +175,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
     # JSON columns hold canonical text (sorted keys, no spaces, Unicode as it is):
     # an audit event's states are stored as the very bytes its hash covers.
     kw.setdefault("json_serializer", canonical_json)
+    # A database error's message names its statement but not its values: a token's
+    # hash, a name or an account number must not reach a log line.
+    kw.setdefault("hide_parameters", True)
     if url_obj.get_backend_name() == "sqlite":
         engine = sa.create_engine(url_obj, connect_args={"timeout": 30}, **kw)
 

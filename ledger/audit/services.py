@@ -46,9 +46,15 @@ def jsonable(value: Any) -> Any:
 
 
 def snapshot(obj: Base) -> dict[str, Any]:
-    """The row's column values, as the audit trail keeps them."""
+    """The row's column values, as the audit trail keeps them; never a secret, nor
+    a secret's hash (the columns a model names in ``__audit_omit__``)."""
     mapper = sa.inspect(obj).mapper
-    return {attr.key: jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs}
+    omit: frozenset[str] = getattr(type(obj), "__audit_omit__", frozenset())
+    return {
+        attr.key: jsonable(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in omit
+    }
 
 
 def record(

@@ -95,3 +95,16 @@ def test_an_error_is_logged_with_its_traceback_redacted(ledger, log_lines):
     assert record["message"] == "boom"
     assert "ValueError" in str(record["exc"])
     assert "ldg_secretvalue" not in log_lines.getvalue()
+
+
+def test_a_database_error_names_its_statement_but_not_its_values(session):
+    """An error's text (which an error log line carries, traceback and all) shows the
+    SQL, never the values sent with it: a token's hash, a name, an account."""
+    import sqlalchemy as sa
+
+    secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0-secret-value"
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        session.execute(sa.text("SELECT * FROM no_such_table WHERE x = :x"), {"x": secret})
+    session.rollback()
+    assert "no_such_table" in str(raised.value)
+    assert secret not in str(raised.value)

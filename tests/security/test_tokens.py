@@ -50,3 +50,23 @@ def test_token_values_are_never_listed(ledger):
     for token in listed:
         assert "token" not in token and "token_hash" not in token
         assert ledger.tokens["clerk"] not in str(token)
+
+
+def test_no_token_nor_its_hash_reaches_the_audit_trail(ledger, session: Session):
+    """Issuing and revoking tokens is audited; the events carry neither a token nor
+    the hash that looks it up (a hash of a token is as good as a lookup key)."""
+    user_id = ledger.user_ids["treasurer"]
+    rotated = ledger.call("POST", f"/users/{user_id}/tokens", "admin", expect=201)
+    ledger.call("POST", f"/tokens/{rotated['token_id']}/revoke", "admin", expect=200)
+
+    hashes = set(session.scalars(sa.select(ApiToken.token_hash)))
+    session.rollback()
+    events = ledger.get("/audit-events?action=token.issued&limit=500")["items"]
+    events += ledger.get("/audit-events?action=token.revoked&limit=500")["items"]
+    assert {e["action"] for e in events} == {"token.issued", "token.revoked"}
+    trail = str(ledger.get("/audit-events?limit=500")["items"])
+    for event in events:
+        for state in (event["before"], event["after"]):
+            assert state is None or "token_hash" not in state
+    assert not [h for h in hashes if h in trail]
+    assert rotated["token"] not in trail
