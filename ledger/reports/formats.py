@@ -91,19 +91,37 @@ def render_csv(data: ReportData, progress: Progress | None = None) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["row_type", *(c.key for c in data.columns)])
     for i, row in enumerate(data.rows, 1):
-        writer.writerow(["data", *(_csv(row.get(c.key)) for c in data.columns)])
+        writer.writerow(["data", *(_csv(row.get(c.key), c) for c in data.columns)])
         if progress and i % 1000 == 0:
             progress(1000)
     for total in data.totals:
-        writer.writerow(["total", *(_csv(total.get(c.key, "")) for c in data.columns)])
+        writer.writerow(["total", *(_csv(total.get(c.key, ""), c) for c in data.columns)])
     if progress:
         progress(len(data.rows) % 1000)
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def _csv(value: Any) -> Any:
+# What a spreadsheet evaluates at the start of a cell (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC = frozenset({"int", "money", "percent"})
+
+
+def inert(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never evaluates it: one that begins
+    with a formula's first character gets a leading apostrophe (OWASP's advice for
+    CSV). A payee named ``=HYPERLINK(…)`` reads as that text, a link to nowhere."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv(value: Any, column: Column | None = None) -> Any:
+    """A CSV cell: numbers as plain decimal text (a negative amount stays a
+    number), any other text made inert."""
     value = plain(value)
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, str) and (column is None or column.kind not in _NUMERIC):
+        return inert(value)
+    return value
 
 
 def number_format(column: Column, currency: str | None) -> str | None:
@@ -174,9 +192,20 @@ def render_xlsx(data: ReportData, progress: Progress | None = None) -> bytes:
     about.column_dimensions["B"].width = 70
     if progress:
         progress(len(data.rows) % 1000)
+    for sheet in wb.worksheets:
+        _text_stays_text(sheet)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _text_stays_text(sheet: Any) -> None:
+    """No cell becomes a formula from data: openpyxl stores a string that begins
+    with ``=`` as a formula; such a cell is stored as the text it is."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _flat_notes(notes: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
