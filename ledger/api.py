@@ -16,7 +16,10 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from ledger import jsonbody
 from ledger.errors import Forbidden, LedgerError, Unauthenticated, ValidationFailed
 from ledger.money import Money, MoneyError, is_currency, minor_units, parse_rate
 from ledger.problems import PROBLEM_MIME
@@ -60,11 +63,31 @@ class LedgerApi(Api):  # type: ignore[misc]
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
+class BodyParser(FlaskParser):
+    """webargs' parser, reading a JSON body with ``jsonbody.load``: a body nested
+    too deep, a number too long or a lone surrogate is a 422 naming the rule, not a
+    crash."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return webargs_core.missing
+        try:
+            text = req.get_data(cache=True).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("body", f"Not UTF-8 text (byte {exc.start}).") from None
+        if not text.strip():
+            return webargs_core.missing  # no body: the schema names what is required
+        return jsonbody.load(text, "body")
+
+
 class Blueprint(SmorestBlueprint):  # type: ignore[misc]
     """flask-smorest's Blueprint, with each argument schema built once, when the view
     is declared. Given a class, webargs builds an instance on every request, and
     building a marshmallow Schema costs more than loading a small body with it; an
-    instance is reused safely (loading keeps no state on the schema)."""
+    instance is reused safely (loading keeps no state on the schema). JSON bodies
+    are read by ``BodyParser``."""
+
+    ARGUMENTS_PARSER = BodyParser()
 
     def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(schema, type):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger import jsonbody
 from ledger.errors import ValidationFailed
 from ledger.money import Money, MoneyError
 
@@ -59,6 +59,9 @@ def read_upload(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationFailed("file", f"Not UTF-8 text (byte {exc.start}).") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationFailed("file", f"line {line}: a NUL byte, which no text field may hold.")
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         return _read_json(stripped)
@@ -66,10 +69,7 @@ def read_upload(data: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _read_json(text: str) -> list[tuple[int, dict[str, Any]]]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed("file", f"Not valid JSON: line {exc.lineno}: {exc.msg}.") from None
+    doc = jsonbody.load(text, "file")
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise ValidationFailed("file", 'JSON must be a list of rows, or {"rows": [...]}.')
@@ -80,6 +80,11 @@ def _read_json(text: str) -> list[tuple[int, dict[str, Any]]]:
 def _read_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
+    twice = sorted({f for f in header if header.count(f) > 1})
+    if twice:
+        raise ValidationFailed(
+            "file", f"The CSV header (line 1) names a column twice: {', '.join(twice)}."
+        )
     missing = [f for f in REQUIRED if f not in header]
     if missing:
         raise ValidationFailed("file", f"The CSV header (line 1) lacks: {', '.join(missing)}.")

@@ -1,0 +1,73 @@
+"""Bad input never yields a 500 (SPEC §3.10): each of these was answered 500 and is
+now a 4xx problem naming the field and the rule, with nothing written."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.batches.world import HEADER, csv_file, households, programme, submit
+from tests.test_api_conventions import assert_problem
+
+DEEP = "[" * 1000 + "]" * 1000
+
+
+def post(ledger, path, role, text, key=None):  # type: ignore[no-untyped-def]
+    headers = {
+        "Authorization": f"Bearer {ledger.tokens[role]}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": key or str(uuid.uuid4()),
+    }
+    return ledger.client.post(f"/api/v1{path}", data=text, headers=headers)
+
+
+def test_json_nested_1000_deep_is_refused(ledger):
+    world = ledger.approved("100.00")
+    for path, role, body in (
+        ("/payees", "clerk", '{"name": ' + DEEP + "}"),
+        ("/disbursements", "treasurer", '{"spending_request_id": ' + DEEP + "}"),
+    ):
+        problem = assert_problem(post(ledger, path, role, body), 422, "validation_error")
+        assert "nested deeper than" in problem["errors"]["body"][0]
+    assert ledger.get(f"/disbursements?spending_request_id={world['request']['id']}")["items"] == []
+
+
+def test_a_lone_surrogate_in_a_name_is_refused_naming_the_field(ledger):
+    body = '{"name": "Al-Bina \\ud800 Company", "kind": "organization", "country": "PS"}'
+    problem = assert_problem(post(ledger, "/payees", "clerk", body), 422, "validation_error")
+    assert "surrogate" in problem["errors"]["name"][0]
+    assert ledger.get("/payees")["items"] == []
+
+
+def test_an_id_of_5000_digits_is_refused(ledger):
+    ledger.approved("100.00")
+    body = (
+        '{"spending_request_id": ' + "9" * 5000 + ', "amount": "1.00", "currency": "USD", '
+        '"reference": "PAY-1"}'
+    )
+    problem = assert_problem(
+        post(ledger, "/disbursements", "treasurer", body), 422, "validation_error"
+    )
+    assert problem["errors"]["body"]
+
+
+def test_a_batch_csv_with_a_nul_byte_is_refused(ledger):
+    world = programme(ledger)
+    data = csv_file(households(3))
+    data = data.replace(b"Household Member 000002", b"Household\x00Member 000002")
+    problem = submit(ledger, world, data, expect=422)
+    assert "NUL" in problem["errors"]["file"][0] and "line 3" in problem["errors"]["file"][0]
+    assert ledger.get("/batches")["items"] == []
+
+
+def test_a_batch_csv_naming_a_column_twice_is_refused(ledger):
+    world = programme(ledger)
+    data = "\n".join([HEADER + ",amount", *(line + ",999.00" for line in households(2))]) + "\n"
+    problem = submit(ledger, world, data.encode(), expect=422)
+    assert "twice: amount" in problem["errors"]["file"][0]
+
+
+def test_a_batch_json_file_nested_100000_deep_is_refused(ledger):
+    world = programme(ledger)
+    data = ("[" * 100_000 + "]" * 100_000).encode()
+    problem = submit(ledger, world, data, expect=422)
+    assert "nested deeper than" in problem["errors"]["file"][0]
