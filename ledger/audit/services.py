@@ -158,6 +158,13 @@ _LOCK_HEAD = (
 )
 
 
+_MOVE_HEAD = (
+    sa.update(AuditChainHead.__table__)  # type: ignore[arg-type]
+    .where(AuditChainHead.__table__.c.id == 1)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+
+
 def _write_pending(session: Session) -> None:
     """Before the commit: lock the chain head, link the transaction's events after
     it, insert them and move the head. The head's row lock is taken here, at the
@@ -170,12 +177,7 @@ def _write_pending(session: Session) -> None:
     seq, prev = session.execute(_LOCK_HEAD).one()
     rows = link(prev, seq, pending)
     session.execute(_INSERT_EVENT, rows)
-    session.execute(
-        sa.update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(seq=rows[-1]["seq"], hash=rows[-1]["hash"])
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
 
 
 def install(factory: sessionmaker[Session]) -> None:

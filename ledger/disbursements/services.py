@@ -46,6 +46,8 @@ from ledger.journal.services import (
 from ledger.money import Money
 from ledger.payees.models import Payee
 
+_WITH_PARTIES = joinedload(Payee.related_parties)
+
 
 def disburse(
     session: Session,
@@ -97,7 +99,7 @@ def disburse(
             payee_id=request.payee_id,
         )
     # The payee with its parties in one statement (a join, not selectin's second).
-    payee = get_or_404(session, Payee, request.payee_id, joinedload(Payee.related_parties))
+    payee = get_or_404(session, Payee, request.payee_id, _WITH_PARTIES)
     screening = assert_payable(
         session, payee, action="disburse", actor_id=actor.id, spending_request_id=request.id
     )

@@ -205,13 +205,17 @@ _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
+# Built once: every payment asks it.
+_LATEST_VERSION = (
+    select(WatchlistVersion.id, WatchlistVersion.imported_at)
+    .order_by(WatchlistVersion.id.desc())
+    .limit(1)
+)
+
+
 def name_index(session: Session) -> NameIndex:
     """The index of every active entry, rebuilt when a list version was imported."""
-    latest = session.execute(
-        select(WatchlistVersion.id, WatchlistVersion.imported_at)
-        .order_by(WatchlistVersion.id.desc())
-        .limit(1)
-    ).first()
+    latest = session.execute(_LATEST_VERSION).first()
     url = database_key(session)
     key = (url, tuple(latest) if latest else None)
     cached = _cache.get(url)
