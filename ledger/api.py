@@ -148,10 +148,22 @@ class Id(fields.Integer):
         super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kw)
 
 
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match, written as the OpenAPI document states
+    it to other languages' tools (ECMA-262, JSON Schema's dialect: ``^…$``, ASCII
+    classes spelled out). Python's ``$`` would also match before a final newline;
+    ``fullmatch`` does not, which is what ECMA-262's ``$`` means."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
 # Text must have something besides spaces, and no control characters (NUL above all:
 # PostgreSQL cannot store it) in names, reasons or references.
-_PRINTABLE_TEXT = validate.Regexp(
-    r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z",
+_PRINTABLE_TEXT = FullMatch(
+    r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
     error="Must not be blank or contain control characters.",
 )
 
@@ -177,8 +189,9 @@ class Amount(fields.String):
     def __init__(self, **kw: Any) -> None:
         kw.setdefault("metadata", {"description": "Decimal string", "example": "1250000.00"})
         super().__init__(
-            validate=validate.Regexp(
-                r"^\d{1,15}(\.\d+)?$", error='Write a positive decimal string, e.g. "1250.00".'
+            validate=FullMatch(
+                r"^[0-9]{1,15}(\.[0-9]+)?$",
+                error='Write a positive decimal string, e.g. "1250.00".',
             ),
             **kw,
         )
