@@ -52,3 +52,30 @@ def test_an_amount_with_a_trailing_newline_is_refused(ledger):
     response = ledger.raw("POST", "/disbursements", "treasurer", body, key="nl-1")
     assert response.status_code == 422
     assert "amount" in response.get_json()["errors"]
+
+
+def conforms(document, path, body):  # type: ignore[no-untyped-def]
+    """``body`` is valid against the JSON schema the document gives ``path``'s 200."""
+    from openapi_schema_validator import OAS30Validator
+
+    operation = document["paths"][f"/api/v1{path}"]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    root = {**schema, "components": document["components"]}
+    errors = [e.message for e in OAS30Validator(root).iter_errors(body)]
+    assert errors == [], (path, errors[:3])
+
+
+def test_reports_answer_the_shapes_the_document_gives_them(document, ledger):
+    world = ledger.approved("100.00")
+    ledger.disburse(world["request"]["id"], "10.00")
+    fund, donor = world["fund"]["id"], world["donor"]["id"]
+    generic = document["paths"]["/api/v1/reports/{name}"]["get"]["parameters"]
+    names = next(p for p in generic if p["in"] == "path")["schema"]["enum"]
+    assert "trial-balance" not in names and "payee-ledger" in names
+    for name in names:
+        conforms(document, "/reports/{name}", ledger.get(f"/reports/{name}?fund_id={fund}"))
+    for query in (f"donor_id={donor}", f"fund_id={fund}"):  # one donor; the table
+        conforms(document, "/reports/donor-trace", ledger.get(f"/reports/donor-trace?{query}"))
+    conforms(
+        document, "/reports/trial-balance", ledger.get(f"/reports/trial-balance?fund_id={fund}")
+    )

@@ -38,10 +38,12 @@ blp = Blueprint("reports", __name__, description="Reports for auditors")
 READERS = ("treasurer", "compliance")
 
 
-def _formats_doc(json_schema: str) -> dict[str, Any]:
-    """The 200 answer in every format (``@blp.doc`` replaces the generated content)."""
+def _formats_doc(json_schema: str, *alternatives: str) -> dict[str, Any]:
+    """The 200 answer in every format (``@blp.doc`` replaces the generated content);
+    ``alternatives``: other JSON shapes the operation may answer (one of them)."""
+    refs = [{"$ref": f"#/components/schemas/{name}"} for name in (json_schema, *alternatives)]
     content: dict[str, Any] = {
-        "application/json": {"schema": {"$ref": f"#/components/schemas/{json_schema}"}}
+        "application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
     }
     for fmt, media in MEDIA_TYPES.items():
         if fmt != "json":
@@ -180,12 +182,32 @@ class ReportList(MethodView):
         ]
 
 
+# Reports with a route of their own, whose JSON has a shape of its own: the generic
+# route below is not theirs (its path would reach them, with another answer).
+OWN_ROUTES = frozenset({"donor-trace", "fund-position", "trial-balance", "iati"})
+
+
+def _generic_names() -> list[str]:
+    return [name for name in report_names() if name not in OWN_ROUTES]
+
+
 @blp.route("/reports/<string:name>")
 class NamedReport(MethodView):
     @requires(*READERS, read=True)
     @blp.arguments(ReportArgs, location="query")
     @blp.response(200, ReportSchema)
-    @blp.doc(responses=_formats_doc("Report"))
+    @blp.doc(
+        responses=_formats_doc("Report"),
+        parameters=[
+            {
+                "in": "path",
+                "name": "name",
+                "required": True,
+                "description": "A report of `GET /reports` without a route of its own",
+                "schema": {"type": "string", "enum": _generic_names()},
+            }
+        ],
+    )
     @problems(blp, NotFound, NotAcceptable, ValidationFailed)
     def get(self, args: dict[str, Any], name: str) -> Response:
         """Run a report (see ``GET /reports``) as of a date: JSON, CSV, XLSX or PDF.
@@ -229,7 +251,7 @@ class DonorTrace(MethodView):
     @requires(*READERS, read=True)
     @blp.arguments(DonorTraceArgs, location="query")
     @blp.response(200, DonorTraceSchema)
-    @blp.doc(responses=_formats_doc("DonorTrace"))
+    @blp.doc(responses=_formats_doc("DonorTrace", "Report"))
     @problems(blp, NotFound, NotAcceptable, ValidationFailed)
     def get(self, args: dict[str, Any]) -> Any:
         """Where a donor's money went: each contribution, the commitments it backs and
