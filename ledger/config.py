@@ -35,6 +35,9 @@ class Defaults:
     # Failed authentications allowed per client address (ledger/ops/ratelimit.py);
     # "memory://" counts per process, "redis://host:6379" across servers.
     AUTH_FAILURE_LIMIT = "20 per minute"
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
+    # from anyone else the header is ignored (ledger/ops/ratelimit.py).
+    TRUSTED_PROXIES: tuple[str, ...] = ()
     RATELIMIT_STORAGE_URI = "memory://"
 
     # flask-smorest / OpenAPI

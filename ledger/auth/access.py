@@ -23,17 +23,18 @@ def load_user() -> None:
     header = request.headers.get("Authorization")
     if not header:
         return
-    # A client that failed too often is refused before its token is even looked
-    # up, so that it cannot go on learning which tokens are valid.
     guard = auth_failures()
-    guard.check()
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        guard.failed()
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        guard.failed(None)
         raise Unauthenticated("The Authorization header must read 'Bearer <token>'.")
-    user = authenticate(db.session, token.strip())
+    # A token that keeps failing is refused before it is looked up again; a valid
+    # token is never refused for others' failures (ledger/ops/ratelimit.py).
+    guard.check_credential(token)
+    user = authenticate(db.session, token)
     if user is None:
-        guard.failed()
+        guard.failed(token)
         raise Unauthenticated("The token is unknown, expired or revoked.")
     g.user = user
     g.user_id = user.id
