@@ -21,6 +21,7 @@ run: $(STAMP)
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
+	$(FLASK) audit keygen --if-missing
 	LEDGER_LOG_FORMAT=text $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Lint, type checks, and the whole test suite (SQLite always; PostgreSQL when

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ledger.auth.models import ROLES, ApiToken, User
 from ledger.db import db, sqlite_begin
+from ledger.errors import LedgerError
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="Users and their tokens.")
@@ -181,16 +182,67 @@ def demo_load(if_empty: bool) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Verify the audit chain; exit 1 and name the first broken event if it is broken."""
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON list of signed checkpoints, as GET /audit-events/checkpoints gives them.",
+)
+def audit_verify(against: Path | None) -> None:
+    """Verify the audit chain; exit 1 and name the first broken event if it is broken.
+    With --against, also that it agrees with every signed checkpoint in FILE (an
+    edit with recomputed hashes, or a truncated tail, does not)."""
+    from ledger.audit.checkpoints import parse_published, verify_against
     from ledger.audit.services import verify_chain
 
     sqlite_begin.set("BEGIN")
     with db.transaction() as session:
         report = verify_chain(session)
-    click.echo(json.dumps(asdict(report), indent=2))
-    if not report.valid:
+        click.echo(json.dumps(asdict(report), indent=2))
+        if not report.valid:
+            sys.exit(1)
+        if against is None:
+            return
+        try:
+            published = parse_published(against.read_text())
+        except (ValueError, LedgerError) as exc:
+            raise click.ClickException(f"{against}: {exc}") from None
+        agreement = verify_against(session, published)
+    click.echo(json.dumps(asdict(agreement), indent=2))
+    if not agreement.agrees:
         sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain head now (a scheduler may run this every few minutes)."""
+    from ledger.audit.checkpoints import as_published, sign_checkpoint
+
+    try:
+        with db.transaction() as session:
+            checkpoint = sign_checkpoint(session, None, "on demand")
+            published = as_published(checkpoint)
+    except LedgerError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(json.dumps(published, indent=2))
+
+
+@audit_cli.command("keygen")
+@click.option("--if-missing", is_flag=True, help="Say so and succeed when the key exists.")
+def audit_keygen(if_missing: bool) -> None:
+    """Make the Ed25519 key that signs checkpoints (AUDIT_SIGNING_KEY_FILE), readable
+    by its owner only. Keep it, and a copy, away from the database's administrators."""
+    from ledger.audit.checkpoints import make_key_file
+
+    configured = current_app.config.get("AUDIT_SIGNING_KEY_FILE")
+    if not configured:
+        raise click.ClickException("AUDIT_SIGNING_KEY_FILE is not set.")
+    if make_key_file(Path(configured)):
+        click.echo(f"audit signing key written to {configured}")
+    elif if_missing:
+        click.echo(f"audit signing key present at {configured}")
+    else:
+        raise click.ClickException(f"{configured} exists already; not overwritten.")
 
 
 def init_app(app: Flask) -> None:

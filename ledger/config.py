@@ -34,6 +34,12 @@ class Defaults:
     LOG_FORMAT = "json"
     # Failed authentications allowed per client address (ledger/ops/ratelimit.py);
     # "memory://" counts per process, "redis://host:6379" across servers.
+    # The Ed25519 key that signs the audit chain's checkpoints, kept outside the
+    # database: a PEM file (default, outside tests: instance/audit-signing-key.pem,
+    # made by `flask --app wsgi audit keygen`), or its PEM text in AUDIT_SIGNING_KEY
+    # (LEDGER_AUDIT_SIGNING_KEY). docs/security.md.
+    AUDIT_SIGNING_KEY_FILE: str | None = None
+    AUDIT_SIGNING_KEY: str | None = None
     AUTH_FAILURE_LIMIT = "20 per minute"
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
     # from anyone else the header is ignored (ledger/ops/ratelimit.py).
@@ -63,6 +69,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'ledger.sqlite3'}"
+    if not app.config.get("AUDIT_SIGNING_KEY_FILE") and not app.testing:
+        app.config["AUDIT_SIGNING_KEY_FILE"] = str(
+            Path(app.instance_path) / "audit-signing-key.pem"
+        )
     policy = Path(app.config["QUORUM_POLICY_FILE"])
     if not policy.is_absolute():
         policy = Path(app.config["CONFIG_DIR"]) / policy

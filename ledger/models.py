@@ -1,6 +1,6 @@
 """Every model, imported once so that the metadata is complete (Alembic, tests)."""
 
-from ledger.audit.models import AuditChainHead, AuditEvent
+from ledger.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from ledger.auth.models import ApiToken, User, UserRole
 from ledger.batches.models import Batch, BatchPayment, BatchRow
 from ledger.committee.models import (
@@ -33,6 +33,7 @@ __all__ = [
     "Allocation",
     "ApiToken",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "Batch",
     "BatchPayment",

@@ -47,3 +47,25 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(Base):
+    """The chain head (sequence, hash) signed with a key kept outside the database,
+    at a moment: auditors keep copies elsewhere, so that even the database's
+    administrator cannot rewrite history unseen (docs/security.md). Append-only."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[intpk]
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    signed_at: Mapped[Timestamp]
+    # Why it was signed: "on demand" (the CLI, a scheduler) or "period close …".
+    reason: Mapped[str] = mapped_column(sa.String(100))
+    # The Ed25519 public key (raw, base64) and its signature (base64) of ``message``.
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    signature: Mapped[str] = mapped_column(sa.String(100))
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.signed_at

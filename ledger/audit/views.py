@@ -9,7 +9,8 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from ledger.api import Blueprint, Id, PageArgs, page_of, paginate
-from ledger.audit.models import AuditEvent
+from ledger.audit.checkpoints import as_published
+from ledger.audit.models import AuditCheckpoint, AuditEvent
 from ledger.audit.services import verify_chain
 from ledger.auth.access import requires
 from ledger.db import db, get_or_404
@@ -79,6 +80,38 @@ class VerifyChain(MethodView):
     def get(self) -> dict[str, Any]:
         """Recompute the hash chain; name the first event that does not fit."""
         return asdict(verify_chain(db.session))
+
+
+class CheckpointSchema(ma.Schema):
+    id = fields.Integer()
+    seq = fields.Integer(metadata={"description": "The chain head's sequence when signed"})
+    hash = fields.String(metadata={"description": "The chain head's hash when signed"})
+    signed_at = fields.String(metadata={"description": "ISO 8601, UTC: part of the message"})
+    reason = fields.String()
+    public_key = fields.String(metadata={"description": "Ed25519 public key, raw, base64"})
+    signature = fields.String(
+        metadata={
+            "description": "Ed25519 signature (base64) of the canonical JSON "
+            '{"hash": …, "seq": …, "signed_at": …} (sorted keys, no spaces)'
+        }
+    )
+
+
+class CheckpointListArgs(PageArgs):
+    pass
+
+
+@blp.route("/audit-events/checkpoints")
+class Checkpoints(MethodView):
+    @requires("compliance", read=True)
+    @blp.arguments(CheckpointListArgs, location="query")
+    @blp.response(200, page_of(CheckpointSchema))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Signed checkpoints of the chain, oldest first: keep copies elsewhere, and
+        check the chain against them (`flask --app wsgi audit verify --against FILE`)."""
+        page = paginate(db.session, select(AuditCheckpoint), AuditCheckpoint.id, args)
+        page["items"] = [as_published(c) for c in page["items"]]
+        return page
 
 
 @blp.route("/audit-events/<int:event_id>")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.audit.checkpoints import has_signing_key, sign_checkpoint
 from ledger.audit.services import record, snapshot
 from ledger.auth.models import Actor
 from ledger.db import get_or_404, lock_row, utcnow
@@ -216,4 +217,8 @@ def close_period(
     )
     session.add(closed)
     record(session, actor, "period.closed", closed)
+    # The chain as it stood at the close, signed with the key outside the database
+    # (when one is configured): docs/security.md, "Checkpoints".
+    if has_signing_key():
+        sign_checkpoint(session, actor, f"period close {period}, fund {fund.id}")
     return closed

@@ -143,6 +143,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/reports/trial-balance"): OVERSIGHT,
     ("GET", "/api/v1/audit-events"): AUDIT,
     ("GET", "/api/v1/audit-events/verify"): AUDIT,
+    ("GET", "/api/v1/audit-events/checkpoints"): AUDIT,
     ("GET", "/api/v1/audit-events/<int:event_id>"): AUDIT,
 }
 
