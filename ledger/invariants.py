@@ -24,14 +24,22 @@ $$
 DROP_REFUSE_CHANGE = "DROP FUNCTION IF EXISTS ledger_refuse_change()"
 
 
-def append_only(table: str) -> list[str]:
-    """The statements that make ``table`` append-only (``REFUSE_CHANGE`` first)."""
-    return [
+def append_only(table: str, *, app_role: bool = False) -> list[str]:
+    """The statements that make ``table`` append-only (``REFUSE_CHANGE`` first);
+    ``app_role``: also withhold ``UPDATE`` on it from the application's role, for a
+    table made after that role's grants (revision 7e2c1a9b5d40)."""
+    statements = [
         f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
         f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
     ]
+    if app_role:
+        statements.append(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app') "
+            f"THEN REVOKE UPDATE ON {table} FROM ledger_app; END IF; END $$"
+        )
+    return statements
 
 
 def drop_append_only(table: str) -> list[str]:

@@ -172,12 +172,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # batch_payments is append-only: the database refuses to change or remove a
         # payment record, and the application's role may not update it.
-        for statement in invariants.append_only("batch_payments"):
+        for statement in invariants.append_only("batch_payments", app_role=True):
             op.execute(statement)
-        op.execute(
-            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app') "
-            "THEN REVOKE UPDATE ON batch_payments FROM ledger_app; END IF; END $$"
-        )
 
 
 def downgrade() -> None:

@@ -36,12 +36,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_checkpoints")),
     )
     if op.get_bind().dialect.name == "postgresql":
-        for statement in invariants.append_only("audit_checkpoints"):
+        for statement in invariants.append_only("audit_checkpoints", app_role=True):
             op.execute(statement)
-        op.execute(
-            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_app') "
-            "THEN REVOKE UPDATE ON audit_checkpoints FROM ledger_app; END IF; END $$"
-        )
 
 
 def downgrade() -> None:

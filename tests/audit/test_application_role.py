@@ -24,6 +24,8 @@ APPEND_ONLY = [
     "refusals",
     "allocations",
     "disbursement_allocations",
+    "batch_payments",
+    "audit_checkpoints",
 ]
 
 
