@@ -36,7 +36,7 @@ from ledger.committee.services import (
 )
 from ledger.compliance.payability import assert_payable, blocks_for
 from ledger.db import get_or_404, utcnow
-from ledger.disbursements.models import Disbursement
+from ledger.disbursements.models import CHUNK_REFERENCE_PREFIX, Disbursement
 from ledger.errors import (
     Conflict,
     ExceedsApproval,
@@ -66,6 +66,13 @@ from ledger.screening.services import (
 )
 
 CHUNK_SIZE = 1000
+
+
+def chunk_reference(batch_id: int, chunk_no: int) -> str:
+    """The bank reference of a chunk's disbursement (no other payment takes one)."""
+    return f"{CHUNK_REFERENCE_PREFIX}{batch_id}-{chunk_no:05d}"
+
+
 NATIONAL_ID = "national_id"
 
 
@@ -481,7 +488,7 @@ def post_chunk(
             amount_minor=total,
             currency=batch.currency,
             base_amount_minor=total,
-            reference=f"BATCH-{batch.id}-{chunk_no:05d}",
+            reference=chunk_reference(batch.id, chunk_no),
             paid_on=paid_on,
             screening={**screening, "batch_id": batch.id, "rows": len(payable)},
             created_by=actor.id,

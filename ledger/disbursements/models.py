@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from ledger.funding.models import Fund
 
 
+# A batch's chunks are paid under references of this form (batches.services.
+# chunk_reference); a single payment may not take one (a reference pays once).
+CHUNK_REFERENCE_PREFIX = "BATCH-"
+
+
 class Disbursement(Base):
     __tablename__ = "disbursements"
 

@@ -22,7 +22,7 @@ from ledger.committee.services import (
 )
 from ledger.compliance.payability import assert_payable
 from ledger.db import get_or_404, insert_row, lock_row, utcnow
-from ledger.disbursements.models import Disbursement
+from ledger.disbursements.models import CHUNK_REFERENCE_PREFIX, Disbursement
 from ledger.errors import (
     AlreadyReversed,
     ExceedsApproval,
@@ -78,6 +78,11 @@ def disburse(
         )
     assert_not_voter(lock)
     assert_reference_unused(lock, reference)
+    if reference.upper().startswith(CHUNK_REFERENCE_PREFIX):
+        # A batch's chunks are paid under these (a reference pays once in a fund).
+        raise ValidationFailed(
+            "reference", f"References beginning {CHUNK_REFERENCE_PREFIX} are the batches' own."
+        )
     remaining = request.remaining
     if amount.minor > remaining.minor:
         raise ExceedsApproval(

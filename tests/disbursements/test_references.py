@@ -118,3 +118,12 @@ def test_two_payments_racing_with_one_reference_pay_once(app, ledger):
     for t in threads:
         t.join()
     assert sorted(statuses, key=lambda s: s[0]) == [(201, None), (409, "reference_in_use")]
+
+
+def test_a_single_payment_may_not_take_a_batch_chunks_reference(ledger):
+    """A batch's chunks are paid as BATCH-<batch>-<chunk>: taken by hand first, the
+    reference would stop the batch's posting later."""
+    world = ledger.approved("100.00")
+    refused = pay(ledger, world["request"]["id"], "batch-7-00001")
+    body = assert_problem(refused, 422, "validation_error")
+    assert "batches' own" in body["errors"]["reference"][0]
