@@ -40,6 +40,10 @@ class Defaults:
     # (LEDGER_AUDIT_SIGNING_KEY). docs/security.md.
     AUDIT_SIGNING_KEY_FILE: str | None = None
     AUDIT_SIGNING_KEY: str | None = None
+    # Value dates the books hold (journal.services.assert_value_date_sane): from a
+    # fixed lower bound to a horizon after today.
+    VALUE_DATE_EARLIEST = "2000-01-01"
+    VALUE_DATE_HORIZON_DAYS = 31
     AUTH_FAILURE_LIMIT = "20 per minute"
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
     # from anyone else the header is ignored (ledger/ops/ratelimit.py).

@@ -80,6 +80,7 @@ def post_entry(
         base_total += line.base_amount_minor
     if any(per_currency.values()) or base_total:
         raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
+    assert_value_date_sane(value_date)
     assert_period_open(session, fund_id, value_date)
     entry = insert_row(
         session,
@@ -118,6 +119,27 @@ def post_entry(
         for keys in dict.fromkeys(tuple(row) for row in rows):
             session.execute(_INSERT_LINE, [row for row in rows if tuple(row) == keys])
     return entry
+
+
+def assert_value_date_sane(value_date: dt.date) -> None:
+    """Refuse a value date no fund's books can hold: before ``VALUE_DATE_EARLIEST``
+    (a fixed lower bound) or more than ``VALUE_DATE_HORIZON_DAYS`` after today.
+    Every entry passes here: pledges, contributions, payments, batches, reversals."""
+    from flask import current_app, has_app_context
+
+    from ledger.errors import ValidationFailed
+
+    earliest, horizon = dt.date(2000, 1, 1), 31
+    if has_app_context():
+        earliest = dt.date.fromisoformat(str(current_app.config["VALUE_DATE_EARLIEST"]))
+        horizon = int(current_app.config["VALUE_DATE_HORIZON_DAYS"])
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=horizon)
+    if not earliest <= value_date <= latest:
+        raise ValidationFailed(
+            "value_date",
+            f"{value_date.isoformat()} is outside the dates the books hold: "
+            f"{earliest.isoformat()} to {latest.isoformat()} ({horizon} days from today).",
+        )
 
 
 @functools.cache
