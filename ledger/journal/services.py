@@ -144,15 +144,19 @@ def assert_value_date_sane(value_date: dt.date) -> None:
 
 @functools.cache
 def _closed_period() -> sa.Select[Any]:
-    """The closed period of ``:fund_id`` that holds ``:value_date`` (built once:
-    every entry asks)."""
+    """The latest closed period of ``:fund_id`` that ends on or after ``:value_date``
+    (built once: every entry asks). Closing a period closes every date up to its
+    end, earlier months included."""
     from ledger.funding.models import ClosedPeriod
 
-    value_date = sa.bindparam("value_date", type_=sa.Date())
-    return select(ClosedPeriod).where(
-        ClosedPeriod.fund_id == sa.bindparam("fund_id"),
-        ClosedPeriod.starts_on <= value_date,
-        ClosedPeriod.ends_on >= value_date,
+    return (
+        select(ClosedPeriod)
+        .where(
+            ClosedPeriod.fund_id == sa.bindparam("fund_id"),
+            ClosedPeriod.ends_on >= sa.bindparam("value_date", type_=sa.Date()),
+        )
+        .order_by(ClosedPeriod.ends_on.desc())
+        .limit(1)
     )
 
 
@@ -166,9 +170,9 @@ def assert_period_open(session: Session, fund_id: int, value_date: dt.date) -> N
     ).first()
     if closed is not None:
         raise PeriodClosed(
-            f"{value_date.isoformat()} is in {closed.period}, which is closed for fund "
-            f"{fund_id}; date the entry in an open period (a correction points back to what "
-            "it corrects).",
+            f"{value_date.isoformat()} is on or before the end of {closed.period}, which is "
+            f"closed for fund {fund_id} (a close closes every date up to its end); date the "
+            "entry in an open period (a correction points back to what it corrects).",
             errors={"value_date": [f"Period {closed.period} is closed."]},
         )
 

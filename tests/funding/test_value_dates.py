@@ -42,3 +42,38 @@ def test_a_date_within_the_horizon_is_taken(ledger):
     world = ledger.approved("100.00")
     soon = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     ledger.disburse(world["request"]["id"], "10.00", paid_on=soon)
+
+
+def test_closing_a_month_closes_every_date_before_it_too(ledger):
+    """After closing May and June 2021, a pledge dated 2021-04-30 (April never
+    closed on its own) is refused: a report as of 2021-06-30 cannot change."""
+    world = ledger.funded()
+    fund = world["fund"]["id"]
+    for period in ("2021-05", "2021-06"):
+        ledger.call(
+            "POST",
+            f"/funds/{fund}/periods",
+            "treasurer",
+            {"period": period, "reason": "reconciled"},
+            expect=201,
+        )
+    before = ledger.position(fund, as_of="2021-06-30")
+    refused = ledger.call(
+        "POST",
+        "/pledges",
+        "clerk",
+        {
+            "fund_id": fund,
+            "donor_id": world["donor"]["id"],
+            "amount": "100.00",
+            "currency": "USD",
+            "pledged_on": "2021-04-30",
+        },
+        expect=409,
+    )
+    assert refused["code"] == "period_closed" and "2021-06" in refused["detail"]
+    late = ledger.contribute(
+        world["pledge"]["id"], "1.00", received_on="2021-05-10", over_contribution=True, expect=409
+    )
+    assert late["code"] == "period_closed"
+    assert ledger.position(fund, as_of="2021-06-30") == before
