@@ -193,7 +193,7 @@ class DisbursementAllocation(Base):
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
     # The request's last row per contribution, read at every payment
-    # (allocate_disbursement, ledger_disburse): the newest entry of one index range.
+    # (allocate_disbursement): the newest entry of one index range.
     # It also serves every lookup by request alone, which needs no index of its own.
     __table_args__ = (
         sa.Index(
