@@ -38,6 +38,12 @@ ACCOUNTS = (
 )
 
 
+# The entries whose cash lines are money received from donors, less transfers
+# returned to them: what every report calls "received" (fund position, pledge
+# tracker), defined once.
+RECEIVED_KINDS = ("contribution", "contribution_reversal")
+
+
 class UnbalancedEntry(AssertionError):
     """A programming error: an entry whose debits and credits differ."""
 

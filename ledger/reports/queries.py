@@ -131,7 +131,7 @@ register(
 
 def _pledge_tracker(ctx: QueryContext) -> QueryResult:
     is_pledged = L.account == j.CONTRIBUTIONS_PLEDGED
-    is_received = sa.and_(L.account == j.CASH, L.kind == "contribution")
+    is_received = sa.and_(L.account == j.CASH, L.kind.in_(j.RECEIVED_KINDS))
     is_outstanding = L.account == j.PLEDGES_RECEIVABLE
     stmt = (
         _lines(

@@ -37,8 +37,7 @@ def _figures(sums: dict[tuple[str, str], int]) -> dict[str, int]:
     return {
         "pledged": -account(j.CONTRIBUTIONS_PLEDGED),
         # Money in, less transfers returned to donors.
-        "received": sums.get((j.CASH, "contribution"), 0)
-        + sums.get((j.CASH, "contribution_reversal"), 0),
+        "received": sum(sums.get((j.CASH, kind), 0) for kind in j.RECEIVED_KINDS),
         "outstanding_pledges": account(j.PLEDGES_RECEIVABLE),
         "committed": committed_open + disbursed,
         "disbursed": disbursed,

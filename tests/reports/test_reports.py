@@ -216,3 +216,25 @@ def test_report_formats_and_errors_are_negotiated(ledger):
     assert csv_position.mimetype == "text/csv"
     names = {r["name"] for r in ledger.get("/reports")}
     assert {"fund-position", "payee-ledger", "audit-trail"} <= names
+
+
+def test_the_pledge_tracker_counts_a_returned_transfer_as_the_fund_position_does(ledger):
+    """A contribution returned to the donor is money not received, in every report
+    that says "received", as of any date: before the return it counts, after it
+    it does not."""
+    world = ledger.funded(received="800.00", pledged="1000.00")
+    fund_id = world["fund"]["id"]
+    contribution = ledger.get(f"/pledges/{world['pledge']['id']}/contributions")["items"][0]
+    ledger.contribute(world["pledge"]["id"], "200.00", received_on="2021-06-20")
+    ledger.call(
+        "POST",
+        f"/contributions/{contribution['id']}/reverse",
+        "treasurer",
+        {"reason": "Returned by the correspondent bank", "value_date": "2021-07-01"},
+        key="return-1",
+    )
+    for as_of, received in (("2021-06-30", "1000.00"), ("2021-07-01", "200.00"), (None, "200.00")):
+        position = ledger.position(fund_id, as_of)["base"]
+        tracker = grand(report(ledger, "pledge-tracker", fund_id, as_of))
+        assert position["received"] == received, as_of
+        assert tracker["base_received"] == received, as_of
