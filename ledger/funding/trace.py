@@ -21,6 +21,7 @@ from ledger.funding.models import (
     Fund,
     Pledge,
 )
+from ledger.journal.models import JournalEntry
 from ledger.money import Money
 from ledger.payees.models import Payee
 from ledger.projects.models import Project
@@ -46,6 +47,21 @@ def donor_trace(session: Session, donor: Donor, as_of: dt.date | None) -> dict[s
         stmt = stmt.where(Contribution.received_on <= as_of)
     rows = session.execute(stmt).all()
     ids = [c.id for c, _ in rows]
+    # A contribution returned to the donor is returned from its reversal's value
+    # date on: a report as of an earlier date shows it received.
+    returned_on = dict(
+        session.execute(
+            select(JournalEntry.source_id, JournalEntry.value_date).where(
+                JournalEntry.kind == "contribution_reversal",
+                JournalEntry.source_type == "contribution",
+                JournalEntry.source_id.in_(ids),
+            )
+        ).all()
+    )
+
+    def returned(contribution: Contribution) -> bool:
+        day = returned_on.get(contribution.id)
+        return day is not None and (as_of is None or day <= as_of)
 
     alloc_stmt = (
         select(
@@ -113,7 +129,7 @@ def donor_trace(session: Session, donor: Donor, as_of: dt.date | None) -> dict[s
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for contribution, fund in rows:
         cur = fund.base_currency
-        base = contribution.base_amount_minor if contribution.reversed_at is None else 0
+        base = 0 if returned(contribution) else contribution.base_amount_minor
         uses = []
         paid_total = 0
         for rid, did, amount in sorted(paid[contribution.id]):
@@ -174,7 +190,7 @@ def donor_trace(session: Session, donor: Donor, as_of: dt.date | None) -> dict[s
                 "amount": str(contribution.amount),
                 "base_currency": cur,
                 "base_amount": str(Money(base, cur)),
-                "reversed": contribution.reversed_at is not None,
+                "reversed": returned(contribution),
                 "disbursed": str(Money(paid_total, cur)),
                 "committed": str(Money(still_committed, cur)),
                 "free": str(Money(free, cur)),

@@ -238,3 +238,24 @@ def test_the_pledge_tracker_counts_a_returned_transfer_as_the_fund_position_does
         tracker = grand(report(ledger, "pledge-tracker", fund_id, as_of))
         assert position["received"] == received, as_of
         assert tracker["base_received"] == received, as_of
+
+
+def test_the_donor_trace_as_of_a_date_does_not_change_after_a_later_return(ledger):
+    world = ledger.funded(received="800.00", pledged="1000.00")
+    donor_id = world["donor"]["id"]
+    url = f"/reports/donor-trace?donor_id={donor_id}&as_of=2021-06-30"
+    before = ledger.get(url)
+    contribution = ledger.get(f"/pledges/{world['pledge']['id']}/contributions")["items"][0]
+    ledger.call(
+        "POST",
+        f"/contributions/{contribution['id']}/reverse",
+        "treasurer",
+        {"reason": "Returned by the correspondent bank", "value_date": "2021-07-01"},
+        key="return-trace",
+    )
+    after = ledger.get(url)
+    assert after == before
+    assert after["contributions"][0]["reversed"] is False
+    now = ledger.get(f"/reports/donor-trace?donor_id={donor_id}")
+    assert now["contributions"][0]["reversed"] is True
+    assert now["contributions"][0]["base_amount"] == "0.00"
