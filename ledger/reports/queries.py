@@ -725,7 +725,9 @@ def _decisions(ctx: QueryContext) -> QueryResult:
             Project.name,
             Payee.name,
             R.currency,
-            R.amount_minor,
+            # What was decided, in its currency and in base (both as of the decision:
+            # a later decrease changes what stands, not what was decided).
+            R.requested_minor,
             R.base_amount_minor,
             R.tier,
             R.policy_version,
@@ -775,8 +777,8 @@ register(
             Column("project", "Project"),
             Column("payee", "Payee"),
             Column("currency", "Currency"),
-            _money("amount", "Amount", total=False),
-            _base("base_amount", "Amount (base)", total=False),
+            _money("amount", "Amount decided", total=False),
+            _base("base_amount", "Amount decided (base)", total=False),
             Column("tier", "Tier"),
             Column("policy_version", "Policy version"),
             Column("approvals", "Approvals", "int"),

@@ -259,3 +259,19 @@ def test_the_donor_trace_as_of_a_date_does_not_change_after_a_later_return(ledge
     now = ledger.get(f"/reports/donor-trace?donor_id={donor_id}")
     assert now["contributions"][0]["reversed"] is True
     assert now["contributions"][0]["base_amount"] == "0.00"
+
+
+def test_the_decisions_register_shows_what_was_decided_in_both_currencies(ledger):
+    """A decrease after the decision changes what stands, not what was decided: the
+    register's amount and its base amount are the decision's, and agree."""
+    world = ledger.approved("200.00")
+    request_id = world["request"]["id"]
+    ledger.call(
+        "POST",
+        f"/spending-requests/{request_id}/decrease",
+        "treasurer",
+        {"amount": "50.00", "currency": "USD", "reason": "Scope reduced."},
+    )
+    rows = report(ledger, "decisions-register", world["fund"]["id"])["rows"]
+    (row,) = [r for r in rows if r["request_id"] == request_id]
+    assert (row["currency"], row["amount"], row["base_amount"]) == ("USD", "200.00", "200.00")
