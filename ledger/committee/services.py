@@ -52,6 +52,7 @@ from ledger.journal.services import COMMITMENT_RESERVE, COMMITMENTS, pair, post_
 from ledger.money import Money, MoneyError
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
+from ledger.screening.services import LATEST_LIST_ID, LATEST_LIST_IMPORTED_AT
 
 MAX_TRANCHES = 24
 
@@ -72,6 +73,9 @@ class PaymentLock:
     payable_limit_minor: int  # the approval, or the tranches released so far
     # The fund's disbursement that already carries the payment's bank reference.
     reference_used_by: int | None = None
+    # The latest watchlist version (id, imported_at), read with the lock: the
+    # payee's screening needs it (screening.services.name_index).
+    latest_lists: tuple[Any, Any] | None = None
 
 
 _PAYER_VOTED = (
@@ -101,7 +105,15 @@ _REFERENCE_USED_BY = (
     .scalar_subquery()
 )
 _LOCK_TO_PAY = (
-    select(SpendingRequest, _PAYER_VOTED, _TRANCHES, _RELEASED, _REFERENCE_USED_BY)
+    select(
+        SpendingRequest,
+        _PAYER_VOTED,
+        _TRANCHES,
+        _RELEASED,
+        _REFERENCE_USED_BY,
+        LATEST_LIST_ID,
+        LATEST_LIST_IMPORTED_AT,
+    )
     .where(SpendingRequest.id == sa.bindparam("request_id"))
     .options(lazyload(SpendingRequest.votes), lazyload(SpendingRequest.tranches))
     .with_for_update(of=SpendingRequest)
@@ -121,9 +133,10 @@ def lock_request_to_pay(
     if row is None:
         get_or_404(session, SpendingRequest, request_id)  # raises NotFound
     assert row is not None
-    request, voted, tranches, released, used_by = row
+    request, voted, tranches, released, used_by, list_id, list_imported_at = row
     limit = int(released) if tranches else request.amount_minor
-    return PaymentLock(request, bool(voted), limit, used_by)
+    lists = None if list_id is None else (list_id, list_imported_at)
+    return PaymentLock(request, bool(voted), limit, used_by, lists)
 
 
 _ADD_DISBURSED = (

@@ -30,7 +30,7 @@ from ledger.errors import PayeeRestricted
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import ReviewCase
 from ledger.screening.names import MATCHER_VERSION
-from ledger.screening.services import screening_gate
+from ledger.screening.services import ASK, screening_gate
 
 
 @functools.cache
@@ -166,13 +166,16 @@ def assert_payable(
     action: str,
     actor_id: int | None = None,
     spending_request_id: int | None = None,
+    latest_lists: Any = ASK,
 ) -> dict[str, Any]:
     """Refuse with ``payee_restricted`` if anything blocks paying ``payee``
     (``blocks_for``), or if screening it now against the current lists finds a hit
     no case covers yet (its case is opened even though the act is refused).
 
-    Returns the screening state that let the act through, for the record."""
-    new_hits, persist, entries = screening_gate(session, payee, actor_id)
+    Returns the screening state that let the act through, for the record.
+    ``latest_lists``: the latest list version if the caller read it already
+    (``screening.services.name_index``)."""
+    new_hits, persist, entries = screening_gate(session, payee, actor_id, latest_lists)
     blocks = payment_blocks(session, payee) + new_hits
     if blocks:
         raise PayeeRestricted(

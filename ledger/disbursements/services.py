@@ -106,7 +106,12 @@ def disburse(
     # The payee with its parties in one statement (a join, not selectin's second).
     payee = get_or_404(session, Payee, request.payee_id, _WITH_PARTIES)
     screening = assert_payable(
-        session, payee, action="disburse", actor_id=actor.id, spending_request_id=request.id
+        session,
+        payee,
+        action="disburse",
+        actor_id=actor.id,
+        spending_request_id=request.id,
+        latest_lists=lock.latest_lists,
     )
     fund = get_or_404(session, Fund, request.fund_id)
     base = to_base(amount, fund, fx_rate)

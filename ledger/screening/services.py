@@ -213,9 +213,28 @@ _LATEST_VERSION = (
 )
 
 
-def name_index(session: Session) -> NameIndex:
-    """The index of every active entry, rebuilt when a list version was imported."""
-    latest = session.execute(_LATEST_VERSION).first()
+# The latest list version as two columns any statement can carry (a payment's lock
+# does, saving a statement): ``name_index(session, latest=(id, imported_at))``.
+LATEST_LIST_ID = (
+    select(WatchlistVersion.id).order_by(WatchlistVersion.id.desc()).limit(1).scalar_subquery()
+)
+LATEST_LIST_IMPORTED_AT = (
+    select(WatchlistVersion.imported_at)
+    .order_by(WatchlistVersion.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+ASK = object()  # name_index: read the latest list version itself
+
+
+def name_index(session: Session, latest: Any = ASK) -> NameIndex:
+    """The index of every active entry, rebuilt when a list version was imported.
+    ``latest``: the latest version's (id, imported_at) as the caller read it in
+    this transaction (None: no list), else it is read here."""
+    if latest is ASK:
+        latest = session.execute(_LATEST_VERSION).first()
+    elif latest is not None and latest[0] is None:
+        latest = None
     url = database_key(session)
     key = (url, tuple(latest) if latest else None)
     cached = _cache.get(url)
@@ -574,13 +593,13 @@ def open_delisting_cases(
 
 
 def screening_gate(
-    session: Session, payee: Payee, actor_id: int | None
+    session: Session, payee: Payee, actor_id: int | None, latest: Any = ASK
 ) -> tuple[list[dict[str, Any]], Callable[[Session], None] | None, int]:
     """Screen the payee now, at the moment of the act. Returns blocks for any new
     hits, the action that opens their cases (run it after the refused act has
     rolled back, so the cases survive the refusal), and how many list entries the
-    payee was screened against."""
-    index = name_index(session)
+    payee was screened against. ``latest``: as ``name_index`` takes it."""
+    index = name_index(session, latest)
     hits = find_new_hits(session, payee, index=index)
     if not hits:
         return [], None, len(index)

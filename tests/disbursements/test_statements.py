@@ -14,7 +14,6 @@ EXPECTED = [
     "INSERT INTO idempotency_keys",  # the key's claim
     "SELECT spending_requests.id",  # the request, locked, with what paying it needs
     "SELECT payees.id",  # the payee with its related parties
-    "SELECT watchlist_versions.id",  # the latest list version
     "SELECT anon_1.payee_id",  # every block on the payee
     "INSERT INTO disbursements",
     "SELECT closed_periods.id",  # the value date in an open period
