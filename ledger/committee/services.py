@@ -48,7 +48,13 @@ from ledger.funding.allocation import allocate_commitment, release_allocations
 from ledger.funding.models import Fund
 from ledger.funding.services import to_base
 from ledger.journal.models import JournalLine
-from ledger.journal.services import COMMITMENT_RESERVE, COMMITMENTS, pair, post_entry
+from ledger.journal.services import (
+    COMMITMENT_RESERVE,
+    COMMITMENTS,
+    closed_period,
+    pair,
+    post_entry,
+)
 from ledger.money import Money, MoneyError
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
@@ -76,6 +82,9 @@ class PaymentLock:
     # The latest watchlist version (id, imported_at), read with the lock: the
     # payee's screening needs it (screening.services.name_index).
     latest_lists: tuple[Any, Any] | None = None
+    # The closed period that holds the payment's value date, if any
+    # (journal.services.closed_period).
+    closed_period: str | None = None
 
 
 _PAYER_VOTED = (
@@ -113,6 +122,7 @@ _LOCK_TO_PAY = (
         _REFERENCE_USED_BY,
         LATEST_LIST_ID,
         LATEST_LIST_IMPORTED_AT,
+        closed_period(SpendingRequest.fund_id, sa.bindparam("paid_on", type_=sa.Date())),
     )
     .where(SpendingRequest.id == sa.bindparam("request_id"))
     .options(lazyload(SpendingRequest.votes), lazyload(SpendingRequest.tranches))
@@ -122,21 +132,31 @@ _LOCK_TO_PAY = (
 
 
 def lock_request_to_pay(
-    session: Session, request_id: int, payer_id: int, reference: str | None = None
+    session: Session,
+    request_id: int,
+    payer_id: int,
+    reference: str | None = None,
+    paid_on: dt.date | None = None,
 ) -> PaymentLock:
     """``lock_request`` for a payment, in one statement: the request's row lock,
     whether the payer voted on it, how much of it may be paid in all (its votes and
     tranches are not loaded: a payment reads them only to explain a refusal), and
-    which of the fund's disbursements carries ``reference`` already, if any."""
-    params = {"request_id": request_id, "payer_id": payer_id, "reference": reference}
+    which of the fund's disbursements carries ``reference`` already, the latest list
+    version, and the closed period that holds ``paid_on``, if any."""
+    params = {
+        "request_id": request_id,
+        "payer_id": payer_id,
+        "reference": reference,
+        "paid_on": paid_on,
+    }
     row = session.execute(_LOCK_TO_PAY, params).first()
     if row is None:
         get_or_404(session, SpendingRequest, request_id)  # raises NotFound
     assert row is not None
-    request, voted, tranches, released, used_by, list_id, list_imported_at = row
+    request, voted, tranches, released, used_by, list_id, list_imported_at, closed = row
     limit = int(released) if tranches else request.amount_minor
     lists = None if list_id is None else (list_id, list_imported_at)
-    return PaymentLock(request, bool(voted), limit, used_by, lists)
+    return PaymentLock(request, bool(voted), limit, used_by, lists, closed)
 
 
 _ADD_DISBURSED = (

@@ -64,7 +64,7 @@ def disburse(
     The request's row is locked before its remaining amount is read, so that
     concurrent disbursements are serialised and never exceed the approval. The
     payee is checked again now: a restriction set after approval still refuses."""
-    lock = lock_request_to_pay(session, spending_request_id, actor.id, reference)
+    lock = lock_request_to_pay(session, spending_request_id, actor.id, reference, paid_on)
     request = lock.request
     if request.status != "approved":
         raise NotApproved(
@@ -151,6 +151,7 @@ def disburse(
             Line(COMMITMENTS, amount.currency, -amount.minor, -commitment_base, dims),
         ],
         actor=actor,
+        closed=lock.closed_period,
     )
     allocate_disbursement(
         session,

@@ -44,6 +44,11 @@ ACCOUNTS = (
 RECEIVED_KINDS = ("contribution", "contribution_reversal")
 
 
+# post_entry / assert_period_open: read the closed period there (the default), or
+# the caller read it already, in this transaction, with ``closed_period(...)``.
+ASK = object()
+
+
 class UnbalancedEntry(AssertionError):
     """A programming error: an entry whose debits and credits differ."""
 
@@ -74,9 +79,11 @@ def post_entry(
     lines: list[Line],
     actor: Actor | None,
     reverses_id: int | None = None,
+    closed: Any = ASK,
 ) -> JournalEntry:
-    """Append one entry. It must balance per currency and in base currency, or
-    nothing is written."""
+    """Append one entry. It must balance per currency and in base currency, and be
+    dated in an open period, or nothing is written. ``closed``: as
+    ``assert_period_open`` takes it."""
     per_currency: dict[str, int] = defaultdict(int)
     base_total = 0
     for line in lines:
@@ -87,7 +94,7 @@ def post_entry(
     if any(per_currency.values()) or base_total:
         raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
     assert_value_date_sane(value_date)
-    assert_period_open(session, fund_id, value_date)
+    assert_period_open(session, fund_id, value_date, closed)
     entry = insert_row(
         session,
         JournalEntry,
@@ -150,36 +157,44 @@ def assert_value_date_sane(value_date: dt.date) -> None:
 
 @functools.cache
 def _closed_period() -> sa.Select[Any]:
-    """The latest closed period of ``:fund_id`` that ends on or after ``:value_date``
-    (built once: every entry asks). Closing a period closes every date up to its
-    end, earlier months included."""
+    """``closed_period`` of ``:fund_id`` and ``:value_date`` as a statement of its
+    own (built once: every entry asks). Closing a period closes every date up to
+    its end, earlier months included."""
+    value_date = sa.bindparam("value_date", type_=sa.Date())
+    return select(closed_period(sa.bindparam("fund_id"), value_date))
+
+
+def closed_period(fund_id: Any, value_date: Any) -> sa.ScalarSelect[Any]:
+    """The name of the latest closed period of ``fund_id`` that ends on or after
+    ``value_date``, as a column a caller's own statement can carry (a payment's
+    lock does); None: the date is open."""
     from ledger.funding.models import ClosedPeriod
 
     return (
-        select(ClosedPeriod)
-        .where(
-            ClosedPeriod.fund_id == sa.bindparam("fund_id"),
-            ClosedPeriod.ends_on >= sa.bindparam("value_date", type_=sa.Date()),
-        )
+        select(ClosedPeriod.period)
+        .where(ClosedPeriod.fund_id == fund_id, ClosedPeriod.ends_on >= value_date)
         .order_by(ClosedPeriod.ends_on.desc())
         .limit(1)
+        .scalar_subquery()
     )
 
 
-def assert_period_open(session: Session, fund_id: int, value_date: dt.date) -> None:
-    """Refuse a value date inside a closed period: a report as of a date in a closed
-    period never changes. Corrections go in the open period and point back."""
+def assert_period_open(
+    session: Session, fund_id: int, value_date: dt.date, closed: Any = ASK
+) -> None:
+    """Refuse a value date on or before the end of a closed period: a report as of
+    such a date never changes. Corrections go in the open period and point back.
+    ``closed``: the period ``closed_period`` found, if the caller read it."""
     from ledger.errors import PeriodClosed
 
-    closed = session.scalars(
-        _closed_period(), {"fund_id": fund_id, "value_date": value_date}
-    ).first()
+    if closed is ASK:
+        closed = session.scalar(_closed_period(), {"fund_id": fund_id, "value_date": value_date})
     if closed is not None:
         raise PeriodClosed(
-            f"{value_date.isoformat()} is on or before the end of {closed.period}, which is "
+            f"{value_date.isoformat()} is on or before the end of {closed}, which is "
             f"closed for fund {fund_id} (a close closes every date up to its end); date the "
             "entry in an open period (a correction points back to what it corrects).",
-            errors={"value_date": [f"Period {closed.period} is closed."]},
+            errors={"value_date": [f"Period {closed} is closed."]},
         )
 
 
