@@ -9,6 +9,11 @@ REPLACE``), as alembic_utils' replaceable objects are.
 - Append-only tables: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` refused to everyone,
   by triggers (``append_only``), and ``UPDATE`` withheld from the application's role
   (revision 7e2c1a9b5d40 and the ones that add such tables).
+- Balanced entries (SPEC §3.1): at commit, every journal entry made in the
+  transaction sums to zero per currency and in base currency (``BALANCED``),
+  whoever wrote its lines.
+  ``journal.services.post_entry`` refuses an unbalanced entry first, with a clear
+  error; this is the database's own check behind it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,35 @@ END;
 $$
 """
 DROP_REFUSE_CHANGE = "DROP FUNCTION IF EXISTS ledger_refuse_change()"
+
+# A constraint trigger on the entry, deferred to the commit (an entry's lines
+# arrive after it, in one or more statements): one check an entry, its lines'
+# sums read by their index. (On the lines it would check an entry once a line:
+# a 100,000-line entry, 100,000 times.)
+BALANCED = [
+    """
+    CREATE OR REPLACE FUNCTION ledger_entry_balances() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (
+            SELECT 1 FROM journal_lines WHERE entry_id = NEW.id
+            GROUP BY currency HAVING sum(amount_minor) <> 0
+        ) OR (
+            SELECT sum(base_amount_minor) FROM journal_lines WHERE entry_id = NEW.id
+        ) <> 0 THEN
+            RAISE EXCEPTION 'ledger: journal entry % does not balance', NEW.id
+                USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END;
+    $$
+    """,
+    "CREATE CONSTRAINT TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_entry_balances()",
+]
+DROP_BALANCED = [
+    "DROP TRIGGER IF EXISTS journal_entries_balanced ON journal_entries",
+    "DROP FUNCTION IF EXISTS ledger_entry_balances()",
+]
 
 
 def append_only(table: str, *, app_role: bool = False) -> list[str]:
