@@ -218,21 +218,26 @@ def test_report_formats_and_errors_are_negotiated(ledger):
     assert {"fund-position", "payee-ledger", "audit-trail"} <= names
 
 
+def return_first_transfer(ledger: Any, world: dict[str, Any], value_date: str) -> None:
+    """The pledge's first contribution returned to the donor by the bank."""
+    contribution = ledger.get(f"/pledges/{world['pledge']['id']}/contributions")["items"][0]
+    ledger.call(
+        "POST",
+        f"/contributions/{contribution['id']}/reverse",
+        "treasurer",
+        {"reason": "Returned by the correspondent bank", "value_date": value_date},
+        key=f"return-{contribution['id']}",
+    )
+
+
 def test_the_pledge_tracker_counts_a_returned_transfer_as_the_fund_position_does(ledger):
     """A contribution returned to the donor is money not received, in every report
     that says "received", as of any date: before the return it counts, after it
     it does not."""
     world = ledger.funded(received="800.00", pledged="1000.00")
     fund_id = world["fund"]["id"]
-    contribution = ledger.get(f"/pledges/{world['pledge']['id']}/contributions")["items"][0]
     ledger.contribute(world["pledge"]["id"], "200.00", received_on="2021-06-20")
-    ledger.call(
-        "POST",
-        f"/contributions/{contribution['id']}/reverse",
-        "treasurer",
-        {"reason": "Returned by the correspondent bank", "value_date": "2021-07-01"},
-        key="return-1",
-    )
+    return_first_transfer(ledger, world, "2021-07-01")
     for as_of, received in (("2021-06-30", "1000.00"), ("2021-07-01", "200.00"), (None, "200.00")):
         position = ledger.position(fund_id, as_of)["base"]
         tracker = grand(report(ledger, "pledge-tracker", fund_id, as_of))
@@ -245,14 +250,7 @@ def test_the_donor_trace_as_of_a_date_does_not_change_after_a_later_return(ledge
     donor_id = world["donor"]["id"]
     url = f"/reports/donor-trace?donor_id={donor_id}&as_of=2021-06-30"
     before = ledger.get(url)
-    contribution = ledger.get(f"/pledges/{world['pledge']['id']}/contributions")["items"][0]
-    ledger.call(
-        "POST",
-        f"/contributions/{contribution['id']}/reverse",
-        "treasurer",
-        {"reason": "Returned by the correspondent bank", "value_date": "2021-07-01"},
-        key="return-trace",
-    )
+    return_first_transfer(ledger, world, "2021-07-01")
     after = ledger.get(url)
     assert after == before
     assert after["contributions"][0]["reversed"] is False
