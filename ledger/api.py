@@ -116,8 +116,22 @@ def problems(blp: Any, *errors: type[LedgerError]) -> Any:
     return decorator
 
 
+# Where the interactive docs' files are served from (OPENAPI_SWAGGER_UI_URL).
+DOCS_ASSETS = "/api/v1/docs/assets/<path:filename>"
+
+
+def serve_docs_asset(filename: str) -> Any:
+    """One of Swagger UI's files, from the installed swagger-ui-bundle package."""
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
 def make_api(app: Any) -> LedgerApi:
-    """The Api for ``app``: one per application, so tests can build many apps."""
+    """The Api for ``app``: one per application, so tests can build many apps; and
+    the docs' own files (``DOCS_ASSETS``)."""
+    app.add_url_rule(DOCS_ASSETS, "docs_asset", serve_docs_asset)
     return LedgerApi(
         app,
         spec_kwargs={

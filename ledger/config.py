@@ -57,7 +57,9 @@ class Defaults:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI's files, served by the app from the installed swagger-ui-bundle
+    # package (api.DOCS_ASSETS): the docs work with no internet.
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
     JSON_SORT_KEYS = False
 
 

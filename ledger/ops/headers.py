@@ -2,7 +2,8 @@
 
 The API answers JSON to scripts, so its policy is the strictest there is: nothing
 may be loaded, framed or sniffed. The one HTML page (the interactive docs) loads
-Swagger UI from its CDN, so it gets a policy that allows exactly that.
+Swagger UI from the app itself (``/api/v1/docs/assets/``), so it gets a policy that
+allows exactly that (and a CDN's origin, if OPENAPI_SWAGGER_UI_URL names one).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 
 
 def _docs_csp(cdn: str) -> str:
+    extra = f" {cdn}" if cdn else ""
     return (
-        f"default-src 'none'; script-src 'self' 'unsafe-inline' {cdn}; "
-        f"style-src 'self' 'unsafe-inline' {cdn}; img-src 'self' data: {cdn}; "
+        f"default-src 'none'; script-src 'self' 'unsafe-inline'{extra}; "
+        f"style-src 'self' 'unsafe-inline'{extra}; img-src 'self' data:{extra}; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
 

@@ -35,6 +35,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # ----------------------------------------------------------- public
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/docs"): PUBLIC,
+    ("GET", "/api/v1/docs/assets/<path:filename>"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/static/<path:filename>"): PUBLIC,

@@ -33,12 +33,19 @@ def test_json_responses_carry_the_strict_headers(ledger, path):
     assert response.headers["X-Request-Id"]
 
 
-def test_the_docs_page_may_load_swagger_ui_from_its_cdn_and_nothing_else(client):
+def test_the_docs_page_loads_swagger_ui_from_the_app_and_nothing_else(client):
     response = client.get(f"{API}/docs")
 
     csp = response.headers["Content-Security-Policy"]
     assert response.mimetype == "text/html"
-    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in csp
+    assert "script-src 'self' 'unsafe-inline';" in csp
+    assert "http" not in csp  # no other origin: the docs need no internet
+    page = response.get_data(as_text=True)
+    assert "https://" not in page and "http://" not in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
+        assert f"{API}/docs/assets/{asset}" in page
+        with client.get(f"{API}/docs/assets/{asset}") as served:
+            assert served.status_code == 200 and len(served.get_data()) > 10_000, asset
     assert csp.startswith("default-src 'none'")
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
