@@ -43,15 +43,8 @@ def test_every_pattern_is_ecma_262(document):
 
 def test_an_amount_with_a_trailing_newline_is_refused(ledger):
     world = ledger.approved("100.00")
-    body = {
-        "spending_request_id": world["request"]["id"],
-        "amount": "10.00\n",
-        "currency": "USD",
-        "reference": "PAY-NL",
-    }
-    response = ledger.raw("POST", "/disbursements", "treasurer", body, key="nl-1")
-    assert response.status_code == 422
-    assert "amount" in response.get_json()["errors"]
+    refused = ledger.disburse(world["request"]["id"], "10.00\n", expect=422)
+    assert "amount" in refused["errors"]
 
 
 def conforms(document, path, body):  # type: ignore[no-untyped-def]

@@ -205,14 +205,6 @@ _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
-# Built once: every payment asks it.
-_LATEST_VERSION = (
-    select(WatchlistVersion.id, WatchlistVersion.imported_at)
-    .order_by(WatchlistVersion.id.desc())
-    .limit(1)
-)
-
-
 # The latest list version as two columns any statement can carry (a payment's lock
 # does, saving a statement): ``name_index(session, latest=(id, imported_at))``.
 LATEST_LIST_ID = (
@@ -224,6 +216,7 @@ LATEST_LIST_IMPORTED_AT = (
     .limit(1)
     .scalar_subquery()
 )
+_LATEST_VERSION = select(LATEST_LIST_ID, LATEST_LIST_IMPORTED_AT)  # one row, maybe (None, None)
 ASK = object()  # name_index: read the latest list version itself
 
 
@@ -232,8 +225,8 @@ def name_index(session: Session, latest: Any = ASK) -> NameIndex:
     ``latest``: the latest version's (id, imported_at) as the caller read it in
     this transaction (None: no list), else it is read here."""
     if latest is ASK:
-        latest = session.execute(_LATEST_VERSION).first()
-    elif latest is not None and latest[0] is None:
+        latest = session.execute(_LATEST_VERSION).one()
+    if latest is not None and latest[0] is None:  # no list imported yet
         latest = None
     url = database_key(session)
     key = (url, tuple(latest) if latest else None)
