@@ -20,6 +20,7 @@ from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from ledger import jsonbody
+from ledger.db import utcnow
 from ledger.errors import Forbidden, LedgerError, Unauthenticated, ValidationFailed
 from ledger.money import Money, MoneyError, is_currency, minor_units, parse_rate
 from ledger.problems import PROBLEM_MIME
@@ -359,7 +360,7 @@ def paginate(
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return utcnow().date()
 
 
 class MinorAmount(fields.String):

@@ -1,5 +1,11 @@
 """Demo data from the 2021 Gaza scenario, loaded by ``make run`` into an empty database.
 
+The demo is a story of 2021, each step on its day: the ledger's clock reads the
+story's time while it loads (``ledger.db.clock_at``), so that every record, value
+date and audit event follows in order, and a report as of any date of 2021 shows
+what stood then. Two requests are still pending today, open for 30 more days, so
+that the committee can vote on them.
+
 The demo users' tokens are fixed, well-known values so that the README's examples
 work as printed. They are for a local demo only: never load demo data into a
 database that holds real money.
@@ -8,7 +14,10 @@ database that holds real money.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +36,7 @@ from ledger.committee.services import (
     withdraw_request,
 )
 from ledger.compliance.services import restrict_payee
+from ledger.db import clock_at
 from ledger.disbursements.services import disburse
 from ledger.funding.models import Fund
 from ledger.funding.services import create_donor, create_fund, create_pledge, record_contribution
@@ -66,10 +76,46 @@ def usd(text: str) -> Money:
     return Money.parse(text, "USD")
 
 
+OPENED_ON = dt.date(2021, 5, 17)
+
+
+@contextmanager
+def _story() -> Iterator[Any]:
+    """``on(day)``: from now on, until the next ``on``, the ledger's clock reads 10:00
+    UTC of ``day`` (a date of the story, given in order)."""
+    stack = ExitStack()
+
+    def on(day: dt.date, hour: int = 10) -> None:
+        nonlocal stack
+        stack.close()
+        stack = ExitStack()
+        moment = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+        stack.enter_context(clock_at(moment))
+
+    try:
+        yield on
+    finally:
+        stack.close()
+
+
 def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> bool:
     """Load the demo fund; with ``if_empty``, only into a database with no fund."""
     if if_empty and session.scalar(select(Fund.id).limit(1)) is not None:
         return False
+    with _story() as on:
+        _tell(session, policy, on)
+    return True
+
+
+def _days_open_until_next_month(day: dt.date) -> int:
+    """A request submitted on ``day`` (in the story) stays open until 30 days from
+    today, so that the demo's pending requests can still be voted on."""
+    return (dt.datetime.now(dt.UTC).date() - day).days + 30
+
+
+def _tell(session: Session, policy: QuorumPolicy, on: Any) -> None:
+    d = dt.date
+    on(OPENED_ON, 9)
     u: dict[str, User] = {}
     for name, roles, institution, chair in _USERS:
         u[name] = create_user(
@@ -78,7 +124,11 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         issue_token(session, u[name], token=DEMO_TOKENS[name][0])
 
     fund = create_fund(
-        session, u["admin"], name="Gaza Reconstruction Fund 2021", base_currency="USD"
+        session,
+        u["admin"],
+        name="Gaza Reconstruction Fund 2021",
+        base_currency="USD",
+        opens_on=OPENED_ON,
     )
     session.flush()
     clerk, treasurer = u["clerk"], u["treasurer"]
@@ -149,6 +199,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
     session.flush()
 
+    on(d(2021, 5, 18))
     p_egypt = create_pledge(
         session,
         clerk,
@@ -157,6 +208,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         amount=usd("500000000.00"),
         pledged_on=dt.date(2021, 5, 18),
     )
+    on(d(2021, 5, 26))
     p_qatar = create_pledge(
         session,
         clerk,
@@ -165,6 +217,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         amount=usd("500000000.00"),
         pledged_on=dt.date(2021, 5, 26),
     )
+    on(d(2021, 6, 1))
     p_eu = create_pledge(
         session,
         clerk,
@@ -174,6 +227,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         fx_rate=Decimal("1.2150"),
         pledged_on=dt.date(2021, 6, 1),
     )
+    on(d(2021, 6, 3))
     p_us = create_pledge(
         session,
         clerk,
@@ -184,6 +238,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         earmark={"sector": "water_sanitation"},
     )
     session.flush()
+    on(d(2021, 6, 15))
     record_contribution(
         session,
         treasurer,
@@ -192,6 +247,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         received_on=dt.date(2021, 6, 15),
         reference="CBE-2021-0615-001",
     )
+    on(d(2021, 6, 20))
     record_contribution(
         session,
         treasurer,
@@ -200,6 +256,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         received_on=dt.date(2021, 6, 20),
         reference="QNB-2021-0620-114",
     )
+    on(d(2021, 7, 1))
     record_contribution(
         session,
         treasurer,
@@ -209,6 +266,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         received_on=dt.date(2021, 7, 1),
         reference="EC-TRF-2021-07-01",
     )
+    on(d(2021, 7, 15))
     record_contribution(
         session,
         treasurer,
@@ -218,6 +276,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         reference="USAID-2021-WS-0007",
     )
 
+    on(d(2021, 7, 19))
     bina = create_payee(
         session,
         clerk,
@@ -264,6 +323,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         bank_account="PS60PIBC000000000070003334405",
     )
     session.flush()
+    on(d(2021, 7, 20))
     restrict_payee(
         session,
         u["compliance-1"],
@@ -274,7 +334,10 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
 
     m_eg, m_un, m_eu, m_qa = (u["member-egypt"], u["member-un"], u["member-eu"], u["member-qatar"])
 
-    def request(project_id: int, payee_id: int, amount: str, purpose: str, days: int = 30) -> int:
+    def request(
+        day: dt.date, project_id: int, payee_id: int, amount: str, purpose: str, days: int = 30
+    ) -> int:
+        on(day)
         r = submit_request(
             session,
             clerk,
@@ -290,8 +353,15 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         return r.id
 
     # Approved (tier 2) and partly paid.
-    r1 = request(shelter.id, bina.id, "2500000.00", "Repair of 400 damaged housing units, phase 1")
-    for member in (m_eg, m_un, m_eu):
+    r1 = request(
+        d(2021, 7, 21),
+        shelter.id,
+        bina.id,
+        "2500000.00",
+        "Repair of 400 damaged housing units, phase 1",
+    )
+    for day, member in ((26, m_eg), (27, m_un), (28, m_eu)):
+        on(d(2021, 7, day))
         cast_vote(
             session,
             member,
@@ -300,6 +370,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
             decision="approve",
             comment="Costed, vetted, within the shelter plan.",
         )
+    on(d(2021, 8, 2))
     disburse(
         session,
         treasurer,
@@ -310,8 +381,15 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
 
     # Approved (tier 1), earmarked US water money, fully paid.
-    r2 = request(water.id, waterworks.id, "180000.00", "Pipes and pumps for Bani Suheila network")
-    for member in (m_un, m_qa):
+    r2 = request(
+        d(2021, 8, 2),
+        water.id,
+        waterworks.id,
+        "180000.00",
+        "Pipes and pumps for Bani Suheila network",
+    )
+    for day, member in ((3, m_un), (4, m_qa)):
+        on(d(2021, 8, day))
         cast_vote(
             session,
             member,
@@ -320,6 +398,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
             decision="approve",
             comment="Urgent: network down since May.",
         )
+    on(d(2021, 8, 9))
     disburse(
         session,
         treasurer,
@@ -330,8 +409,16 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
 
     # Rejected by a veto.
-    r3 = request(rubble.id, clearing.id, "900000.00", "Clearance of Beit Hanoun industrial zone")
+    r3 = request(
+        d(2021, 8, 10),
+        rubble.id,
+        clearing.id,
+        "900000.00",
+        "Clearance of Beit Hanoun industrial zone",
+    )
+    on(d(2021, 8, 12))
     cast_vote(session, m_eu, policy, request_id=r3, decision="approve", comment="Needed.")
+    on(d(2021, 8, 13))
     cast_vote(
         session,
         m_un,
@@ -342,13 +429,31 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
 
     # Pending: one approval of the three needed.
-    r4 = request(clinics.id, health.id, "750000.00", "Equipment for three primary clinics")
+    r4_day = d(2021, 8, 14)
+    r4 = request(
+        r4_day,
+        clinics.id,
+        health.id,
+        "750000.00",
+        "Equipment for three primary clinics",
+        days=_days_open_until_next_month(r4_day),
+    )
+    on(d(2021, 8, 15))
     cast_vote(session, m_qa, policy, request_id=r4, decision="approve", comment="Supported.")
 
     # Pending, not yet voted on.
-    request(rubble.id, clearing.id, "120000.00", "Rubble crushing for road base, Jabalia")
+    r5_day = d(2021, 8, 15)
+    request(
+        r5_day,
+        rubble.id,
+        clearing.id,
+        "120000.00",
+        "Rubble crushing for road base, Jabalia",
+        days=_days_open_until_next_month(r5_day),
+    )
 
     # Expired: never decided in time.
+    on(d(2021, 8, 16))
     r6 = submit_request(
         session,
         clerk,
@@ -361,16 +466,26 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         expiry_days=0,
     )
     session.flush()
+    on(d(2021, 8, 17))
     expire_if_due(session, r6, None)
 
     # Withdrawn by its submitter before the committee decided.
-    r7 = request(water.id, waterworks.id, "95000.00", "Duplicate of the Bani Suheila request")
+    r7 = request(
+        d(2021, 8, 18),
+        water.id,
+        waterworks.id,
+        "95000.00",
+        "Duplicate of the Bani Suheila request",
+    )
+    on(d(2021, 8, 19))
     withdraw_request(session, clerk, request_id=r7, reason="Duplicate of request 2.")
 
     # Approved, partly paid, then cancelled: the unpaid rest goes back to the fund.
-    r8 = request(rubble.id, clearing.id, "200000.00", "Rubble haulage, Beit Lahia")
-    for member in (m_eu, m_qa):
+    r8 = request(d(2021, 8, 20), rubble.id, clearing.id, "200000.00", "Rubble haulage, Beit Lahia")
+    for day, member in ((23, m_eu), (24, m_qa)):
+        on(d(2021, 8, day))
         cast_vote(session, member, policy, request_id=r8, decision="approve", comment="Agreed.")
+    on(d(2021, 9, 1))
     disburse(
         session,
         treasurer,
@@ -379,10 +494,12 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         reference="PAY-2021-0003",
         paid_on=dt.date(2021, 9, 1),
     )
+    on(d(2021, 9, 3))
     cancel_request(session, clerk, request_id=r8, reason="Contractor withdrew after phase 1.")
 
     # Approved in two tranches (40% / 60%): the first is paid; the second waits for
     # the payee's use of the first to be accepted for 70%.
+    on(d(2021, 9, 6))
     r9 = submit_request(
         session,
         clerk,
@@ -395,7 +512,8 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         tranches=[{"percent": "40"}, {"percent": "60"}],
     )
     session.flush()
-    for member in (m_eg, m_un, m_qa):
+    for day, member in ((13, m_eg), (14, m_un), (15, m_qa)):
+        on(d(2021, 9, day))
         cast_vote(
             session,
             member,
@@ -404,6 +522,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
             decision="approve",
             comment="Phase 2, in tranches.",
         )
+    on(d(2021, 10, 4))
     disburse(
         session,
         treasurer,
@@ -412,6 +531,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
         reference="PAY-2021-0004",
         paid_on=dt.date(2021, 10, 4),
     )
+    on(d(2021, 11, 15))
     report_use(
         session,
         clerk,
@@ -423,7 +543,7 @@ def load_demo(session: Session, policy: QuorumPolicy, if_empty: bool = True) -> 
     )
 
     # A member's declared conflict of interest.
+    on(d(2021, 11, 22))
     declare_conflict(
         session, m_qa, payee_id=clearing.id, reason="A relative sits on the company's board."
     )
-    return True

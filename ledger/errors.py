@@ -175,6 +175,15 @@ class PeriodClosed(LedgerError):
     title = "The period is closed"
 
 
+class DatedBeforeApproval(LedgerError):
+    """A payment is not dated before its request's approval (SPEC §3.12): as of an
+    earlier date there was no commitment to pay from."""
+
+    code = "dated_before_approval"
+    status = 422
+    title = "Payment dated before its approval"
+
+
 class ReferenceInUse(LedgerError):
     """A bank reference pays once (SPEC §3.11): a disbursement's within its fund, a
     contribution's within its pledge, whatever the Idempotency-Key."""

@@ -262,4 +262,6 @@ def ledger(app: Flask, client: FlaskClient) -> Any:
     """A factory that drives the API as the fund's staff would (see factories.py)."""
     from tests.factories import LedgerDriver
 
-    return LedgerDriver(app, client)
+    driver = LedgerDriver(app, client)
+    yield driver
+    driver.now()

@@ -7,9 +7,10 @@ expects and returns the JSON body, so a test reads as the story it checks.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from werkzeug.test import TestResponse
 
 from ledger.auth.services import create_user
 from ledger.auth.tokens import issue_token
+from ledger.db import clock_at
 
 API = "/api/v1"
 
@@ -33,6 +35,7 @@ class LedgerDriver:
     def __init__(self, app: Flask, client: FlaskClient) -> None:
         self.app = app
         self.client = client
+        self._clock = ExitStack()
         self.tokens: dict[str, str] = {}
         self.user_ids: dict[str, int] = {}
         for name, roles in [
@@ -52,6 +55,19 @@ class LedgerDriver:
         self.user("member-egypt2", ["committee_member"], "Egypt", False)
 
     # ------------------------------------------------------------------ plumbing
+
+    def on(self, day: str, hour: int = 10) -> None:
+        """From now on (until the next ``on``, or ``now()``), the ledger's clock
+        reads ``hour``:00 UTC of ``day``: a scenario told on its dates, as the demo
+        is (``ledger.db.clock_at``), so that approvals come before the payments
+        dated after them."""
+        self.now()
+        moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=dt.UTC)
+        self._clock.enter_context(clock_at(moment))
+
+    def now(self) -> None:
+        """Back to the real clock."""
+        self._clock.close()
 
     def user(
         self, name: str, roles: list[str], institution: str | None = None, chair: bool = False

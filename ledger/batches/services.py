@@ -28,6 +28,7 @@ from ledger.committee.models import SpendingRequest
 from ledger.committee.policy import QuorumPolicy
 from ledger.committee.services import (
     assert_not_voter,
+    assert_paid_after_approval,
     lock_request,
     lock_request_to_pay,
     release_base_for,
@@ -51,6 +52,7 @@ from ledger.journal.services import (
     COMMITMENTS,
     DISBURSEMENTS,
     Line,
+    assert_value_date_sane,
     post_entry,
 )
 from ledger.money import Money
@@ -371,10 +373,13 @@ def start_posting(
     if batch.status == "posted":
         raise Conflict(f"Batch {batch.id} is posted already.")
     if batch.status == "submitted":
+        paid_on = paid_on or utcnow().date()
+        assert_value_date_sane(paid_on, opens_on=request.fund.opens_on, field="paid_on")
+        assert_paid_after_approval(request, paid_on)
         before = snapshot(batch)
         batch.status = "posting"
         batch.posted_by = actor.id
-        batch.paid_on = paid_on or utcnow().date()
+        batch.paid_on = paid_on
         batch.posting_started_at = utcnow()
         record(session, actor, "batch.posting_started", batch, before=before)
     return batch

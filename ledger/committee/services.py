@@ -36,6 +36,7 @@ from ledger.errors import (
     AlreadyVoted,
     Conflict,
     ConflictOfInterest,
+    DatedBeforeApproval,
     Forbidden,
     NotApproved,
     NotFound,
@@ -186,6 +187,21 @@ def assert_reference_unused(lock: PaymentLock, reference: str) -> None:
             disbursement_id=lock.reference_used_by,
             spending_request_id=lock.request.id,
             payee_id=lock.request.payee_id,
+        )
+
+
+def assert_paid_after_approval(request: SpendingRequest, paid_on: dt.date) -> None:
+    """A payment is not dated before its request's approval: as of an earlier date
+    there was no commitment to pay from, and the commitment's remainder would be
+    negative there (SPEC §3.12)."""
+    approved_on = request.decided_at.date() if request.decided_at is not None else None
+    if approved_on is not None and paid_on < approved_on:
+        raise DatedBeforeApproval(
+            f"Spending request {request.id} was approved on {approved_on.isoformat()}; "
+            f"a payment against it cannot be dated {paid_on.isoformat()}, before that.",
+            errors={"paid_on": [f"Before the approval ({approved_on.isoformat()})."]},
+            approved_on=approved_on.isoformat(),
+            spending_request_id=request.id,
         )
 
 

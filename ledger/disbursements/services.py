@@ -14,6 +14,7 @@ from ledger.auth.models import Actor
 from ledger.committee.services import (
     add_disbursed,
     assert_not_voter,
+    assert_paid_after_approval,
     assert_reference_unused,
     lock_request,
     lock_request_to_pay,
@@ -40,6 +41,7 @@ from ledger.journal.services import (
     COMMITMENTS,
     DISBURSEMENTS,
     Line,
+    assert_value_date_sane,
     post_entry,
     reverse_entry,
 )
@@ -77,6 +79,8 @@ def disburse(
             "currency", f"The approval is in {request.currency}; disburse in it."
         )
     assert_not_voter(lock)
+    assert_value_date_sane(paid_on, opens_on=request.fund.opens_on, field="paid_on")
+    assert_paid_after_approval(request, paid_on)
     assert_reference_unused(lock, reference)
     if reference.upper().startswith(CHUNK_REFERENCE_PREFIX):
         # A batch's chunks are paid under these (a reference pays once in a fund).
@@ -152,6 +156,7 @@ def disburse(
         ],
         actor=actor,
         closed=lock.closed_period,
+        opens_on=fund.opens_on,
     )
     allocate_disbursement(
         session,

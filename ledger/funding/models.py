@@ -20,6 +20,8 @@ class Fund(Base):
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     base_currency: Mapped[CurrencyCode]
+    # No entry of the fund is dated before it (None: VALUE_DATE_EARLIEST holds).
+    opens_on: Mapped[dt.date | None]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 

@@ -20,12 +20,17 @@ from ledger.projects.models import SECTORS
 class FundCreateSchema(ma.Schema):
     name = Text(200)
     base_currency = Currency(required=True)
+    opens_on = fields.Date(
+        load_default=None,
+        metadata={"description": "No entry of the fund may be dated before it (optional)."},
+    )
 
 
 class FundSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
     base_currency = fields.String()
+    opens_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
 
 

@@ -20,6 +20,7 @@ from ledger.journal.services import (
     FX_DIFFERENCES,
     PLEDGES_RECEIVABLE,
     Line,
+    assert_value_date_sane,
     pair,
     post_entry,
 )
@@ -49,10 +50,21 @@ def to_base(money: Money, fund: Fund, fx_rate: Decimal | None, field: str = "fx_
     return base
 
 
-def create_fund(session: Session, actor: Actor, *, name: str, base_currency: str) -> Fund:
+def create_fund(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    base_currency: str,
+    opens_on: dt.date | None = None,
+) -> Fund:
+    """A fund, with its base (reporting) currency and, if given, the date it opens:
+    no entry of it is dated before (``journal.services.assert_value_date_sane``)."""
     if session.scalar(select(Fund.id).where(Fund.name == name)) is not None:
         raise Conflict(f"A fund named '{name}' exists already.")
-    fund = Fund(name=name, base_currency=base_currency)
+    if opens_on is not None:
+        assert_value_date_sane(opens_on, field="opens_on")
+    fund = Fund(name=name, base_currency=base_currency, opens_on=opens_on)
     session.add(fund)
     record(session, actor, "fund.created", fund)
     return fund

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ledger.auth.models import Actor
 from ledger.db import insert_row, utcnow
 from ledger.journal.models import JournalEntry, JournalLine
+from ledger.money import Money
 
 # The chart of accounts. Debit balances are positive, credit balances negative.
 CASH = "cash"  # money in the fund's bank accounts
@@ -80,10 +81,17 @@ def post_entry(
     actor: Actor | None,
     reverses_id: int | None = None,
     closed: Any = ASK,
+    opens_on: Any = ASK,
 ) -> JournalEntry:
-    """Append one entry. It must balance per currency and in base currency, and be
-    dated in an open period, or nothing is written. ``closed``: as
-    ``assert_period_open`` takes it."""
+    """Append one entry, or refuse it and write nothing. It must balance per
+    currency and in base currency; its value date must lie between the fund's
+    opening date and the horizon (``assert_value_date_sane``), in an open period
+    (``assert_period_open``); and it must not leave the fund's free cash negative
+    on its value date or any later date (``assert_free_cash_holds``).
+
+    ``closed``, ``opens_on``: the closed period that holds the value date and the
+    fund's opening date, if the caller read them already (a payment reads them
+    with its lock); otherwise one statement reads both."""
     per_currency: dict[str, int] = defaultdict(int)
     base_total = 0
     for line in lines:
@@ -93,8 +101,15 @@ def post_entry(
         base_total += line.base_amount_minor
     if any(per_currency.values()) or base_total:
         raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
-    assert_value_date_sane(value_date)
+    if closed is ASK or opens_on is ASK:
+        closed, opens_on = session.execute(
+            _entry_dates(), {"fund_id": fund_id, "value_date": value_date}
+        ).one()
+    assert_value_date_sane(value_date, opens_on=opens_on)
     assert_period_open(session, fund_id, value_date, closed)
+    lowered = -sum(FREE_CASH_SIGNS.get(line.account, 0) * line.base_amount_minor for line in lines)
+    if lowered > 0:
+        assert_free_cash_holds(session, fund_id, value_date, lowered)
     entry = insert_row(
         session,
         JournalEntry,
@@ -134,10 +149,13 @@ def post_entry(
     return entry
 
 
-def assert_value_date_sane(value_date: dt.date) -> None:
-    """Refuse a value date no fund's books can hold: before ``VALUE_DATE_EARLIEST``
-    (a fixed lower bound) or more than ``VALUE_DATE_HORIZON_DAYS`` after today.
-    Every entry passes here: pledges, contributions, payments, batches, reversals."""
+def assert_value_date_sane(
+    value_date: dt.date, *, opens_on: dt.date | None = None, field: str = "value_date"
+) -> None:
+    """Refuse a value date the fund's books cannot hold: before the fund's opening
+    date ``opens_on`` (or, for a fund without one, ``VALUE_DATE_EARLIEST``, a fixed
+    lower bound) or more than ``VALUE_DATE_HORIZON_DAYS`` after today. Every entry
+    passes here: pledges, contributions, payments, batches, reversals."""
     from flask import current_app, has_app_context
 
     from ledger.errors import ValidationFailed
@@ -146,22 +164,101 @@ def assert_value_date_sane(value_date: dt.date) -> None:
     if has_app_context():
         earliest = dt.date.fromisoformat(str(current_app.config["VALUE_DATE_EARLIEST"]))
         horizon = int(current_app.config["VALUE_DATE_HORIZON_DAYS"])
-    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=horizon)
+    latest = utcnow().date() + dt.timedelta(days=horizon)
+    if opens_on is not None and value_date < opens_on:
+        raise ValidationFailed(
+            field,
+            f"{value_date.isoformat()} is before the fund opened ({opens_on.isoformat()}): "
+            "no entry of the fund is dated before its opening date.",
+        )
     if not earliest <= value_date <= latest:
         raise ValidationFailed(
-            "value_date",
+            field,
             f"{value_date.isoformat()} is outside the dates the books hold: "
             f"{earliest.isoformat()} to {latest.isoformat()} ({horizon} days from today).",
+        )
+
+
+# Free cash: the fund's cash less its outstanding commitments, in base currency.
+# An entry that lowers it (a commitment, money returned to a donor) is checked as
+# of its value date and every later date; a payment lowers cash and its
+# commitment alike, and so leaves it as it is.
+FREE_CASH_SIGNS = {CASH: 1, COMMITMENTS: -1}
+
+
+@functools.cache
+def _free_cash_floor() -> sa.Select[Any]:
+    """The fund's free cash on ``:value_date``, the lowest it stands on any later
+    date that moved it (None: none did), and the fund's base currency."""
+    from ledger.funding.models import Fund
+
+    lines = JournalLine.__table__.c
+    amount = lines.base_amount_minor
+    moved = sa.case((lines.account == CASH, amount), else_=-amount)
+    daily = (
+        select(lines.value_date, sa.func.sum(moved).label("moved"))
+        .where(lines.fund_id == sa.bindparam("fund_id"), lines.account.in_(list(FREE_CASH_SIGNS)))
+        .group_by(lines.value_date)
+        .cte("daily")
+    )
+    running = select(
+        daily.c.value_date,
+        sa.func.sum(daily.c.moved).over(order_by=daily.c.value_date).label("balance"),
+    ).cte("running")
+    value_date = sa.bindparam("value_date", type_=sa.Date())
+    return select(
+        select(sa.func.coalesce(sa.func.sum(daily.c.moved), 0))
+        .where(daily.c.value_date <= value_date)
+        .scalar_subquery(),
+        select(sa.func.min(running.c.balance))
+        .where(running.c.value_date > value_date)
+        .scalar_subquery(),
+        Fund.base_currency,
+    ).where(Fund.id == sa.bindparam("fund_id"))
+
+
+def assert_free_cash_holds(
+    session: Session, fund_id: int, value_date: dt.date, lowered_minor: int
+) -> None:
+    """Refuse an entry that lowers the fund's free cash by ``lowered_minor`` (base
+    currency) if that leaves it negative on ``value_date`` or on any later date: a
+    report as of any date never shows cash the fund did not hold."""
+    from ledger.errors import InsufficientFunds
+
+    on_date, lowest_later, currency = session.execute(
+        _free_cash_floor(), {"fund_id": fund_id, "value_date": value_date}
+    ).one()
+    floor = int(on_date) if lowest_later is None else min(int(on_date), int(lowest_later))
+    if floor - lowered_minor < 0:
+        held, lowered = Money(floor, currency), Money(lowered_minor, currency)
+        raise InsufficientFunds(
+            f"This entry lowers the fund's free cash (cash less outstanding commitments) "
+            f"by {lowered} {currency}; the fund holds {held} {currency} free on "
+            f"{value_date.isoformat()} or after: it would go negative as of that date.",
+            errors={"value_date": ["The fund's free cash would be negative as of this date."]},
+            available=str(held),
         )
 
 
 @functools.cache
 def _closed_period() -> sa.Select[Any]:
     """``closed_period`` of ``:fund_id`` and ``:value_date`` as a statement of its
-    own (built once: every entry asks). Closing a period closes every date up to
-    its end, earlier months included."""
+    own (built once). Closing a period closes every date up to its end, earlier
+    months included."""
     value_date = sa.bindparam("value_date", type_=sa.Date())
     return select(closed_period(sa.bindparam("fund_id"), value_date))
+
+
+@functools.cache
+def _entry_dates() -> sa.Select[Any]:
+    """What dates an entry of ``:fund_id`` may take: the closed period that holds
+    ``:value_date`` (``closed_period``) and the fund's opening date, one statement."""
+    from ledger.funding.models import Fund
+
+    value_date = sa.bindparam("value_date", type_=sa.Date())
+    return select(closed_period(sa.bindparam("fund_id"), value_date), Fund.opens_on).where(
+        Fund.id == sa.bindparam("fund_id")
+    )
 
 
 def closed_period(fund_id: Any, value_date: Any) -> sa.ScalarSelect[Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 def world(ledger: Any, tag: str) -> dict[str, Any]:
     """A fund whose request of 1,000.00 is backed by two contributions (600 + 400),
-    so that payments are attributed across both."""
+    so that payments are attributed across both; approved on 2021-06-30, as the
+    ledger's clock then reads (the payments that follow are dated in July 2021)."""
     fund = ledger.fund(f"Fund {tag}")
     donor = ledger.donor(f"Donor {tag}")
     contributions = []
@@ -16,6 +17,7 @@ def world(ledger: Any, tag: str) -> dict[str, Any]:
         contributions.append(ledger.contribute(pledge["id"], amount))
     project = ledger.project(fund["id"], f"Shelter repair {tag}")
     payee = ledger.payee(f"Al-Bina Contracting Company {tag}")
+    ledger.on("2021-06-30")
     request = ledger.request(fund["id"], project["id"], payee["id"], "1000.00")
     return {"fund": fund, "request": ledger.approve(request["id"]), "payee": payee}
 

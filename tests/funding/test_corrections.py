@@ -143,6 +143,7 @@ def test_donor_trace_follows_each_contribution_to_the_payee(ledger):
         fund["id"], "Water network, Khan Younis", "water_sanitation", "Khan Younis"
     )
     payee = ledger.payee("Khan Younis Water Works Est.")
+    ledger.on("2021-07-30")  # approved before the payment dated after it
     request = ledger.request(fund["id"], water["id"], payee["id"], "500.00")
     ledger.approve(request["id"])
     ledger.disburse(request["id"], "350.00", paid_on="2021-08-01")
@@ -275,6 +276,7 @@ def test_the_donor_trace_report_adds_up_to_the_contributions(ledger):
 
 
 def test_the_payee_ledger_shows_a_returned_payment_and_nets_to_disbursed(ledger):
+    ledger.on("2021-07-30")
     world = ledger.approved("1000.00")
     fund_id = world["fund"]["id"]
     paid = ledger.disburse(world["request"]["id"], "400.00", paid_on="2021-08-02")

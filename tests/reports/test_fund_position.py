@@ -11,9 +11,11 @@ def test_fund_position_as_of_counts_only_value_dates_on_or_before(ledger):
     ledger.contribute(p2["id"], "300.00", received_on="2021-07-01")
     project = ledger.project(fund["id"])
     payee = ledger.payee()
+    ledger.on("2021-07-30")  # the committee decides on 2021-07-30
     req = ledger.request(fund["id"], project["id"], payee["id"], "100.00")
     ledger.approve(req["id"])
     ledger.disburse(req["id"], "40.00", paid_on="2021-08-02")
+    ledger.now()
 
     before_anything = ledger.position(fund["id"], "2021-05-17")["base"]
     assert set(before_anything.values()) == {"0.00"}
@@ -23,10 +25,14 @@ def test_fund_position_as_of_counts_only_value_dates_on_or_before(ledger):
     june = ledger.position(fund["id"], "2021-06-30")["base"]
     assert june["received"] == "200.00"
     assert june["outstanding_pledges"] == "600.00"
+    july = ledger.position(fund["id"], "2021-07-29")["base"]
+    assert july["committed"] == "0.00"
     august = ledger.position(fund["id"], "2021-08-31")["base"]
     assert august["received"] == "500.00"
     assert august["disbursed"] == "40.00"
-    # The commitment is dated the day it was decided (today), after the payment date.
+    # The commitment is dated the day it was decided, before the payment.
+    assert august["committed"] == "100.00"
+    assert august["committed_not_disbursed"] == "60.00"
     now = ledger.position(fund["id"])["base"]
     assert now["committed"] == "100.00"
     assert now["committed_not_disbursed"] == "60.00"

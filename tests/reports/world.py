@@ -45,11 +45,23 @@ def build_world(ledger: Any) -> dict[str, Any]:
         "POST", f"/restrictions/{restriction['id']}/lift", "compliance2", {"reason": "cleared"}
     )
 
+    # Told on its dates: each approval comes before the payments dated after it.
+    ledger.on("2021-07-30")
     r1 = ledger.request(fund["id"], housing["id"], builder["id"], "150000.00")
     ledger.approve(r1["id"])
+    ledger.on("2021-08-02")
     ledger.disburse(r1["id"], "50000.00", paid_on="2021-08-02")
-    ledger.disburse(r1["id"], "30000.00", paid_on="2021-09-10")
+    ledger.on("2021-08-16")
     r2 = ledger.request(fund["id"], water["id"], works["id"], "50000.00", "EUR", fx_rate="1.1900")
     ledger.approve(r2["id"])
+    ledger.on("2021-09-10")
+    ledger.disburse(r1["id"], "30000.00", paid_on="2021-09-10")
     ledger.disburse(r2["id"], "20000.00", "EUR", fx_rate="1.2000", paid_on="2021-08-20")
-    return {"fund": fund, "housing": housing, "water": water, "blocked": blocked}
+    ledger.now()
+    return {
+        "fund": fund,
+        "housing": housing,
+        "water": water,
+        "blocked": blocked,
+        "usd_pledge": usd,
+    }
