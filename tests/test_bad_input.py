@@ -47,7 +47,9 @@ def test_an_id_of_5000_digits_is_refused(ledger):
     problem = assert_problem(
         post(ledger, "/disbursements", "treasurer", body), 422, "validation_error"
     )
-    assert problem["errors"]["body"]
+    assert problem["errors"] == {
+        "spending_request_id": ["An integer beyond the largest the ledger stores (2**63 - 1)."]
+    }
 
 
 def test_a_batch_csv_with_a_nul_byte_is_refused(ledger):
