@@ -72,3 +72,54 @@ def test_reports_answer_the_shapes_the_document_gives_them(document, ledger):
     conforms(
         document, "/reports/trial-balance", ledger.get(f"/reports/trial-balance?fund_id={fund}")
     )
+
+
+BIGINT = 2**63 - 1
+
+
+def integer_inputs(document):  # type: ignore[no-untyped-def]
+    """Every integer a request may carry (path, query, body, at any depth), as
+    ``(operation, where, schema)``, with references resolved."""
+    components = document["components"]["schemas"]
+
+    def walk(schema, where, seen):  # type: ignore[no-untyped-def]
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name in seen:
+                return
+            seen, schema = seen | {name}, components[name]
+        for part in schema.get("allOf", []) + schema.get("oneOf", []) + schema.get("anyOf", []):
+            yield from walk(part, where, seen)
+        kind = schema.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            yield where, schema
+        for name, sub in schema.get("properties", {}).items():
+            yield from walk(sub, f"{where}.{name}", seen)
+        if isinstance(schema.get("items"), dict):
+            yield from walk(schema["items"], f"{where}[]", seen)
+
+    for path, item in document["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            label = f"{method.upper()} {path}"
+            for parameter in shared + operation.get("parameters", []):
+                where = f"{parameter['in']} {parameter['name']}"
+                yield from ((label, *found) for found in walk(parameter["schema"], where, set()))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                yield from ((label, *found) for found in walk(media["schema"], "body", set()))
+
+
+def test_every_integer_a_request_takes_is_bounded_as_a_bigint(document):
+    """An integer beyond the columns' range is refused by validation, naming its
+    field, before the database is asked (issue 22): each one the document lists
+    declares a maximum a BIGINT holds. Path ids beyond it are 404s (no row has one)."""
+    found = list(integer_inputs(document))
+    assert len(found) > 20
+    unbounded = [
+        (operation, where)
+        for operation, where, schema in found
+        if not where.startswith("path ") and not (schema.get("maximum", BIGINT + 1) <= BIGINT)
+    ]
+    assert unbounded == []
