@@ -307,7 +307,17 @@ def reverse_entry(
     accounts: frozenset[str] | None = None,
 ) -> JournalEntry:
     """A new entry with ``original``'s lines negated (only those on ``accounts`` if
-    given), pointing back at it. The original is never touched."""
+    given), pointing back at it. The original is never touched. It is not dated
+    before the original: as of a date in between, the books would show money
+    returned that had not yet come or gone."""
+    if value_date < original.value_date:
+        from ledger.errors import ValidationFailed
+
+        raise ValidationFailed(
+            "value_date",
+            f"{value_date.isoformat()} is before {original.value_date.isoformat()}, the date "
+            f"of what it reverses (entry {original.id}): a return is dated on or after it.",
+        )
     lines = [
         Line(
             line.account,

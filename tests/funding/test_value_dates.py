@@ -155,19 +155,37 @@ def test_a_batch_is_not_posted_on_a_date_before_its_approval(ledger):
 
 def test_money_returned_before_it_arrived_is_refused(ledger):
     """A transfer received on 2021-07-01 and returned 'on 2021-06-20' would leave
-    the fund with cash of -1,000.00 as of 2021-06-20."""
+    the fund with cash of -1,000.00 as of 2021-06-20: a reversal is dated on or
+    after what it reverses."""
     fund = ledger.fund()
     pledge = ledger.pledge(fund["id"], ledger.donor()["id"], "1000.00")
     contribution = ledger.contribute(pledge["id"], "1000.00", received_on="2021-07-01")
     path = f"/contributions/{contribution['id']}/reverse"
     early = {"reason": "Returned at the donor's request", "value_date": "2021-06-20"}
-    refused = ledger.call("POST", path, "treasurer", early, expect=409, key="return-early")
-    assert refused["code"] == "insufficient_funds"
-    assert refused["errors"]["value_date"]
+    refused = ledger.call("POST", path, "treasurer", early, expect=422, key="return-early")
+    assert "before 2021-07-01, the date of what it reverses" in refused["errors"]["value_date"][0]
     assert ledger.position(fund["id"], as_of="2021-06-30")["base"]["cash"] == "0.00"
     on_time = {"reason": "Returned at the donor's request", "value_date": "2021-07-02"}
     ledger.call("POST", path, "treasurer", on_time, expect=200, key="return-on-time")
     assert ledger.position(fund["id"])["base"]["cash"] == "0.00"
+    assert ledger.position(fund["id"], as_of="2021-07-01")["base"]["cash"] == "1000.00"
+
+
+def test_a_payment_returned_before_it_was_made_is_refused(ledger):
+    ledger.on("2021-07-30")
+    world = ledger.approved("100.00")
+    paid = ledger.disburse(world["request"]["id"], "40.00", paid_on="2021-08-02")
+    refused = ledger.call(
+        "POST",
+        f"/disbursements/{paid['id']}/reverse",
+        "treasurer",
+        {"reason": "Account closed", "value_date": "2021-08-01"},
+        expect=422,
+        key="return-before-payment",
+    )
+    assert refused["errors"]["value_date"]
+    august = ledger.position(world["fund"]["id"], as_of="2021-08-01")["base"]
+    assert august["disbursed"] == "0.00"
 
 
 def test_a_commitment_is_not_backed_by_money_dated_after_it(ledger):
