@@ -160,7 +160,7 @@ def main() -> int:
             if args.layers:
                 for spec in LAYERS:
                     timed(spec)
-            profiler = cProfile.Profile() if args.profile else None
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler is not None:
                 profiler.enable()
