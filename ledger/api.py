@@ -24,6 +24,7 @@ from ledger.db import utcnow
 from ledger.errors import Forbidden, LedgerError, Unauthenticated, ValidationFailed
 from ledger.money import Money, MoneyError, is_currency, minor_units, parse_rate
 from ledger.problems import PROBLEM_MIME
+from ledger.screening.text import describe_hidden, hidden_characters
 
 
 class ProblemSchema(ma.Schema):
@@ -242,13 +243,30 @@ class Country(fields.String):
         return code
 
 
+class ShowsWhatItSays(validate.Validator):
+    """No character that prints nothing or reorders the text around it (bidi
+    overrides, zero-width spaces, fillers: ``screening.text.hidden_characters``):
+    a name, reason or reference must read as it displays, to the matcher and to
+    whoever reads the books. The same rule as for batch rows."""
+
+    def __call__(self, value: str) -> str:
+        found = hidden_characters(value)
+        if found:
+            raise ma.ValidationError(describe_hidden(found))
+        return value
+
+
+_SHOWS_WHAT_IT_SAYS = ShowsWhatItSays()
+
+
 def Text(max_length: int, *, required: bool = True, **kw: Any) -> fields.String:
-    """A trimmed, non-blank string of bounded length."""
+    """A trimmed, non-blank string of bounded length that shows what it says."""
     return fields.String(
         required=required,
         validate=[
             validate.Length(min=1, max=max_length),
             _PRINTABLE_TEXT,
+            _SHOWS_WHAT_IT_SAYS,
         ],
         **kw,
     )

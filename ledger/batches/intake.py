@@ -15,6 +15,7 @@ from typing import Any
 from ledger import jsonbody
 from ledger.errors import ValidationFailed
 from ledger.money import Money, MoneyError
+from ledger.screening.text import describe_hidden, hidden_characters
 
 MAX_ROWS = 200_000
 FIELDS = (
@@ -145,6 +146,10 @@ def _validate(line: int, raw: dict[str, Any], currency: str) -> RowIn:
             row.refuse(name, f"At most {limit} characters.")
         if _CONTROL.search(value):
             row.refuse(name, "Must not contain control characters.")
+        else:
+            hidden = hidden_characters(value)
+            if hidden:
+                row.refuse(name, describe_hidden(hidden))
     nid = row.values.get("national_id")
     if nid and not _NATIONAL_ID.match(nid):
         row.refuse("national_id", "Letters, digits, spaces, '/' and '-' only.")

@@ -79,6 +79,7 @@ from ledger.screening.scoring import (
     score_normalized,
 )
 from ledger.screening.sources import ListEntry
+from ledger.screening.text import readable
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ __all__ = [
 
 #: Bump whenever a change can move any score: stored screening results say
 #: which matcher produced them, and re-screening is due when it changes.
-MATCHER_VERSION = "1.3"
+MATCHER_VERSION = "1.4"
 
 #: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
 #: the labelled benchmark (benchmarks/screening); config/screening.toml can
@@ -471,7 +472,17 @@ def _latin_words(text: str) -> list[str]:
     text = ascii_text(text).lower()
     text = _HYPHEN_ARTICLE.sub(" ", text)
     text = _WADE_GILES_HS.sub("x", text)  # Wade-Giles Hsueh = pinyin Xue
-    return [_ABBREVIATIONS.get(w, w) for w in re.findall(r"[a-z0-9]+|,", text)]
+    return [_ABBREVIATIONS.get(w, _unfused(w)) for w in re.findall(r"[a-z0-9]+|,", text)]
+
+
+def _unfused(word: str) -> str:
+    """A word that fuses the article with a listed name part (Alduri, Elsayed,
+    Alhussein; and A L D U R I once spaced letters are joined) loses the article,
+    as al-Duri does; a word that is itself a name (Albert, Alan) stays."""
+    fused = len(word) >= 5 and word[:2] in ("al", "el")
+    if fused and _fold(word) not in PART_ENTRIES and _fold(word[2:]) in PART_ENTRIES:
+        return word[2:]
+    return word
 
 
 def _rarity(key: str) -> float:
@@ -627,7 +638,7 @@ def _roles(count: int, family: int) -> list[str]:
 @lru_cache(maxsize=262_144)
 def normalize_name(name: str) -> NormalizedName:
     """Analyse a name once; cached because list names are scored over and over."""
-    text = unicodedata.normalize("NFKC", name).strip()
+    text = readable(unicodedata.normalize("NFKC", name)).strip()
     arabic = bool(_ARABIC_CHAR.search(text))
     analysed: dict[str, tuple[str, tuple[str, ...], str]] = {}
     words = _arabic_words(text, analysed) if arabic else _latin_words(text)
