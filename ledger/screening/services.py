@@ -377,6 +377,27 @@ class Hit:
             "programmes": list(row.data.get("programmes", ())),
             "matcher_version": MATCHER_VERSION,
             "threshold": f"{threshold:.2f}",
+            # The listed party and the payee (or the party behind it) side by side:
+            # what a compliance officer weighs beyond the names that matched.
+            "listed": {
+                "name": row.data.get("name"),
+                "kind": row.data.get("kind"),
+                "list": row.source,
+                "list_version": version.number if version else None,
+                "reference": row.data.get("reference"),
+                "programmes": list(row.data.get("programmes", ())),
+                "birth_dates": list(row.data.get("birth_dates", ())),
+                "nationalities": list(row.data.get("nationalities", ())),
+                "identifiers": list(row.data.get("identifiers", ())),
+                "listed_on": row.data.get("listed_on"),
+            },
+            "screened": {
+                "name": self.subject.names[0] if self.subject.names else None,
+                "names": list(self.subject.names),
+                "birth_date": self.subject.birth_date,
+                "nationality": self.subject.nationality,
+                "identifiers": list(self.subject.identifiers),
+            },
         }
 
 
