@@ -58,6 +58,14 @@ from ledger.screening.names import (
 
 def household_names(count: int, seed: int) -> list[str]:
     """Heads of household from the batch benchmark's generator (write_path/run.py)."""
+    return [name for name, _ in household_heads(count, seed)]
+
+
+def household_heads(
+    count: int, seed: int, *, birth_dates: bool = False
+) -> list[tuple[str, str | None]]:
+    """(name, birth date) of heads of household from the batch benchmark's
+    generator; the birth dates only ``with birth_dates``."""
     spec = importlib.util.spec_from_file_location(
         "write_path_run", HERE.parent / "write_path" / "run.py"
     )
@@ -66,8 +74,9 @@ def household_names(count: int, seed: int) -> list[str]:
     if module is None:
         module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    rows = csv.DictReader(module.households(count, seed=seed).decode().splitlines())
-    return [row["name"] for row in rows]
+    data = module.households(count, seed=seed, birth_dates=birth_dates)
+    rows = csv.DictReader(data.decode().splitlines())
+    return [(row["name"], row.get("birth_date")) for row in rows]
 
 
 @dataclass
@@ -254,6 +263,13 @@ def main() -> None:
     held = sum(bool(index.search([n], threshold=threshold, limit=1)) for n in heads)
     print(f"heads of household (batch generator) reaching the threshold:"
           f" {held}/{len(heads)} = {held / len(heads):.1%}")  # fmt: skip
+    dated = household_heads(2000, seed=4, birth_dates=True)
+    held_dated = sum(
+        bool(index.search([n], threshold=threshold, limit=1, birth_date=born, kind="person"))
+        for n, born in dated
+    )
+    print(f"the same heads as persons with their birth dates reaching the threshold:"
+          f" {held_dated}/{len(dated)} = {held_dated / len(dated):.1%}")  # fmt: skip
     bulk_names = [Query((n,)) for n in household_names(10_000, seed=5)]
     cold()
     t0 = time.perf_counter()

@@ -679,16 +679,23 @@ def luhn_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def households(count: int, seed: int = SEED) -> bytes:
+def households(count: int, seed: int = SEED, *, birth_dates: bool = False) -> bytes:
     """A batch file of ``count`` households: the head's name as registries write it
     (given name, father's, often grandfather's, family; given names weighted
     towards the common ones), a unique 9-digit ID number (4…, 8… or 9…, with its
-    check digit), a wallet account, USD 100 each. Same seed, same bytes."""
+    check digit), a wallet account, USD 100 each. Same seed, same bytes. With
+    ``birth_dates``, a ``birth_date`` column too: heads of household aged 18 to 75
+    in 2021, drawn from a second generator (the names stay those of ``seed``)."""
     rng = random.Random(seed)
+    born = random.Random(seed + 1_000_003)
+    start, span = dt.date(1946, 1, 1).toordinal(), 365 * 57
     male_w = [1 / (i + 1) ** 0.8 for i in range(len(GIVEN_MALE))]
     female_w = [1 / (i + 1) ** 0.8 for i in range(len(GIVEN_FEMALE))]
     seen: set[str] = set()
-    lines = ["name,national_id,original_script_name,account,amount,currency,reference"]
+    header = "name,national_id,original_script_name,account,amount,currency,reference"
+    if birth_dates:
+        header = header.replace("original_script_name,", "original_script_name,birth_date,")
+    lines = [header]
     for i in range(1, count + 1):
         female = rng.random() < 0.25
         first = rng.choices(GIVEN_FEMALE if female else GIVEN_MALE, female_w if female else male_w)
@@ -701,7 +708,10 @@ def households(count: int, seed: int = SEED) -> bytes:
             if nid not in seen:
                 seen.add(nid)
                 break
-        lines.append(f"{name},{nid},,PS-WALLET-{i:06d},{HOUSEHOLD_AMOUNT},USD,GZ-CASH-2021-{i:06d}")
+        extra = f",{dt.date.fromordinal(start + born.randrange(span))}" if birth_dates else ""
+        lines.append(
+            f"{name},{nid},{extra},PS-WALLET-{i:06d},{HOUSEHOLD_AMOUNT},USD,GZ-CASH-2021-{i:06d}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 

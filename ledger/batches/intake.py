@@ -7,6 +7,7 @@ with its errors per field, so that one bad row never stops the others.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ FIELDS = (
     "name",
     "national_id",
     "original_script_name",
+    "birth_date",
     "account",
     "amount",
     "currency",
@@ -32,6 +34,7 @@ LIMITS = {
     "name": 300,
     "national_id": 64,
     "original_script_name": 300,
+    "birth_date": 10,
     "account": 64,
     "reference": 100,
 }
@@ -121,6 +124,14 @@ def validate_rows(rows: list[tuple[int, dict[str, Any]]], currency: str) -> list
     return out
 
 
+def _birth_date_ok(text: str) -> bool:
+    try:
+        born = dt.date.fromisoformat(text) if len(text) == 10 else dt.date(int(text), 1, 1)
+    except ValueError:
+        return False
+    return len(text) in (4, 10) and dt.date(1900, 1, 1) <= born <= dt.date.today()
+
+
 def _validate(line: int, raw: dict[str, Any], currency: str) -> RowIn:
     row = RowIn(line, {})
     unknown = sorted(k for k in raw if k not in FIELDS and k is not None)
@@ -153,6 +164,9 @@ def _validate(line: int, raw: dict[str, Any], currency: str) -> RowIn:
     nid = row.values.get("national_id")
     if nid and not _NATIONAL_ID.match(nid):
         row.refuse("national_id", "Letters, digits, spaces, '/' and '-' only.")
+    born = row.values.get("birth_date")
+    if born and not _birth_date_ok(born):
+        row.refuse("birth_date", "A birth date (YYYY-MM-DD) or year (YYYY), from 1900 to today.")
     row_currency = row.values.get("currency")
     if row_currency and row_currency != currency:
         row.refuse("currency", f"The batch is paid in {currency}.")

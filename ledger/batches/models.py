@@ -65,6 +65,8 @@ class BatchRow(Base):
     name: Mapped[str | None] = mapped_column(sa.String(300))
     national_id: Mapped[str | None] = mapped_column(sa.String(64))
     original_script_name: Mapped[str | None] = mapped_column(sa.String(300))
+    # YYYY or YYYY-MM-DD, as uploaded: tells apart people of the same name.
+    birth_date: Mapped[str | None] = mapped_column(sa.String(10))
     account: Mapped[str | None] = mapped_column(sa.String(64))
     amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     currency: Mapped[str | None] = mapped_column(sa.String(3))

@@ -15,8 +15,9 @@ class BatchUploadFile(ma.Schema):
             "type": "string",
             "format": "binary",
             "description": "CSV with a header line (name, national_id, original_script_name, "
-            "account, amount, currency, reference), or JSON: a list of such objects or "
-            '{"rows": [...]}. At most 200,000 rows.',
+            "birth_date, account, amount, currency, reference; original_script_name and "
+            "birth_date, YYYY-MM-DD or YYYY, may be left out), or JSON: a list of such "
+            'objects or {"rows": [...]}. At most 200,000 rows.',
         },
     )
 
@@ -74,6 +75,7 @@ class BatchRowSchema(ma.Schema):
     state = fields.String()
     name = fields.String(allow_none=True)
     national_id = fields.String(allow_none=True)
+    birth_date = fields.String(allow_none=True)
     original_script_name = fields.String(allow_none=True)
     account = fields.String(allow_none=True)
     amount = fields.Method("_amount")

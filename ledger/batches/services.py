@@ -93,17 +93,19 @@ def _row_subject(
     original_script_name: str | None,
     national_id: str | None,
     country: str | None,
+    birth_date: str | None = None,
 ) -> Subject:
-    """A batch row's payee as the matcher sees it: the row's names, its national
-    ID, the batch's country (rows carry no birth date)."""
+    """A batch row's payee as the matcher sees it: a person, with the row's names,
+    national ID and birth date (or year), and the batch's country."""
     return Subject(
         payee_id,
         None,
         name or "",
         tuple(n for n in (name, original_script_name) if n),
-        None,
+        birth_date,
         country,
         (national_id,) if national_id else (),
+        "person",
     )
 
 
@@ -194,6 +196,7 @@ def submit_batch(
             r.values["original_script_name"] and str(r.values["original_script_name"]),
             str(r.values["national_id"]),
             country,
+            r.values.get("birth_date"),
         )
         for r in valid
     ]
@@ -266,6 +269,7 @@ def _row_record(
         "national_id": (values.get("national_id") or None) and str(values["national_id"])[:64],
         "original_script_name": (values.get("original_script_name") or None)
         and str(values["original_script_name"])[:300],
+        "birth_date": (values.get("birth_date") or None) and str(values["birth_date"])[:10],
         "account": (values.get("account") or None) and str(values["account"])[:64],
         "amount_minor": row.amount_minor,
         "currency": (values.get("currency") or None) and str(values["currency"])[:3],
@@ -273,6 +277,12 @@ def _row_record(
         "payee_id": payee_id,
         "problems": problems,
     }
+
+
+def _full_date(text: str | None) -> dt.date | None:
+    """A row's birth date as a payee keeps it: a full date only (a year alone
+    stays on the row)."""
+    return dt.date.fromisoformat(text) if text and len(text) == 10 else None
 
 
 def _register_payees(
@@ -296,6 +306,7 @@ def _register_payees(
                 "aliases": [],
                 "original_script_name": r.values["original_script_name"],
                 "identifiers": [{"type": NATIONAL_ID, "value": nid}],
+                "birth_date": _full_date(r.values.get("birth_date")),
                 "bank_account": r.values["account"],
                 "created_by": actor.id,
                 "created_at": now,
@@ -421,6 +432,7 @@ def post_chunk(
             BatchRow.name,
             BatchRow.original_script_name,
             BatchRow.national_id,
+            BatchRow.birth_date,
         )
         .where(BatchRow.batch_id == batch.id, BatchRow.state == "ready")
         .order_by(BatchRow.id)
@@ -456,7 +468,12 @@ def post_chunk(
             actor,
             [
                 _row_subject(
-                    r.payee_id, r.name, r.original_script_name, r.national_id, fund_country
+                    r.payee_id,
+                    r.name,
+                    r.original_script_name,
+                    r.national_id,
+                    fund_country,
+                    r.birth_date,
                 )
                 for r in rows
             ],

@@ -100,7 +100,7 @@ __all__ = [
 
 #: Bump whenever a change can move any score: stored screening results say
 #: which matcher produced them, and re-screening is due when it changes.
-MATCHER_VERSION = "1.4"
+MATCHER_VERSION = "1.5"
 
 #: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
 #: the labelled benchmark (benchmarks/screening); config/screening.toml can
@@ -712,6 +712,31 @@ def _norm_id(value: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", value.upper())
 
 
+# A birth year this many years or fewer from a listed one may be the same person
+# (lists give approximate years, "circa 1962"); further, it is another person.
+BIRTH_YEARS_APART = 3
+OTHER_PERSON_FACTOR = 0.6
+_PERSON_KINDS = {"person": "person", "individual": "person"}
+
+
+def _kinds_agree(kind: str, listed: str) -> bool:
+    """A person may be the listed person (or an entry of no stated kind); an
+    organisation a listed organisation (or an entry of no stated kind)."""
+    ours = _PERSON_KINDS.get(kind, kind)
+    if listed == "other" or ours not in ("person", "organization"):
+        return True
+    return listed == ours
+
+
+def _years_apart(query: str, listed: Sequence[str]) -> int | None:
+    """How many years the birth year ``query`` lies from the nearest listed one,
+    or None when a year cannot be read on either side."""
+    if not query[:4].isdigit():
+        return None
+    year = int(query[:4])
+    return min((abs(year - int(d[:4])) for d in listed if d[:4].isdigit()), default=None)
+
+
 def _dates_agree(query: str, listed: str) -> bool:
     """Same date as far as both are precise (1962 agrees with 1962-05-01)."""
     n = min(len(query), len(listed))
@@ -725,30 +750,38 @@ def score_entry(
     birth_date: str | None = None,
     nationality: str | None = None,
     identifiers: Sequence[str] = (),
+    kind: str | None = None,
 ) -> EntryMatch:
     """Score a payee (all its names: legal name, aliases, original-script
     names) against a list entry (all its names; weak aliases count
     `WEAK_ALIAS_FACTOR` as much).
 
     Then, when both sides have them: a shared identifier is strong evidence
-    (score at least 0.95); a contradicting birth date lowers the score by 15%
-    and an agreeing full date raises it by 0.05; a contradicting nationality
-    lowers it by 0.05 and an agreeing one raises it by 0.02. Every adjustment
-    is listed in `EntryMatch.adjustments`.
+    (score at least 0.95); a birth year more than `BIRTH_YEARS_APART` from every
+    listed one is another person (x`OTHER_PERSON_FACTOR`, below review), a nearer
+    contradicting birth date lowers the score by 15% and an agreeing full date
+    raises it by 0.05; a contradicting nationality lowers it by 0.05 and an
+    agreeing one raises it by 0.02. A person (``kind``) is not matched against an
+    entry that is an organisation or a vessel, nor an organisation against a
+    person, unless a name is the same (score 1). Every adjustment is listed in
+    `EntryMatch.adjustments`.
     """
     best: tuple[float, float, str, str, str] = (0.0, 0.0, "", entry.name, "primary")
     for query in names:
         if not query.strip():
             continue
-        for entry_name, kind in _entry_names(entry):
+        for entry_name, name_kind in _entry_names(entry):
             raw = score_names(query, entry_name)
-            weighted = raw * WEAK_ALIAS_FACTOR if kind == "weak_alias" else raw
+            weighted = raw * WEAK_ALIAS_FACTOR if name_kind == "weak_alias" else raw
             if weighted > best[0]:
-                best = (weighted, raw, query, entry_name, kind)
-    score, raw, query_name, entry_name, kind = best
+                best = (weighted, raw, query, entry_name, name_kind)
+    score, raw, query_name, entry_name, name_kind = best
     adjustments: list[str] = []
-    if kind == "weak_alias":
+    if name_kind == "weak_alias":
         adjustments.append(f"weak alias: x{WEAK_ALIAS_FACTOR}")
+    if kind and not _kinds_agree(kind, entry.kind) and raw < 1.0:
+        score = 0.0
+        adjustments.append(f"a {kind} is not the {entry.kind} listed: not matched")
 
     id_match = False
     if identifiers and entry.identifiers:
@@ -761,7 +794,14 @@ def score_entry(
     dob_match: bool | None = None
     if birth_date and entry.birth_dates:
         dob_match = any(_dates_agree(birth_date, d) for d in entry.birth_dates)
-        if not dob_match:
+        apart = _years_apart(birth_date, entry.birth_dates)
+        if not dob_match and apart is not None and apart > BIRTH_YEARS_APART:
+            score *= OTHER_PERSON_FACTOR
+            adjustments.append(
+                f"born {apart} years from the listed birth dates: another person, "
+                f"x{OTHER_PERSON_FACTOR}"
+            )
+        elif not dob_match:
             score *= 0.85
             adjustments.append("birth date contradicts: x0.85")
         elif len(birth_date) == 10 and birth_date in entry.birth_dates:
@@ -783,7 +823,7 @@ def score_entry(
         name_score=raw,
         query_name=query_name,
         entry_name=entry_name,
-        entry_name_kind=kind,
+        entry_name_kind=name_kind,
         adjustments=tuple(adjustments),
         identifier_match=id_match,
         birth_date_match=dob_match,
@@ -824,6 +864,7 @@ class Query(NamedTuple):
     birth_date: str | None = None
     nationality: str | None = None
     identifiers: tuple[str, ...] = ()
+    kind: str | None = None  # "person" or "organization": who is screened
 
 
 class NameIndex:
@@ -928,6 +969,7 @@ class NameIndex:
         birth_date: str | None = None,
         nationality: str | None = None,
         identifiers: Sequence[str] = (),
+        kind: str | None = None,
     ) -> list[SearchHit]:
         """Entries whose `score_entry` against ``names`` reaches ``threshold``,
         best first (ties by entry id), at most ``limit``.
@@ -956,6 +998,7 @@ class NameIndex:
                 birth_date=birth_date,
                 nationality=nationality,
                 identifiers=identifiers,
+                kind=kind,
             )
             if match.score >= threshold:
                 hits.append(SearchHit(entry_id, entry, match))
@@ -1026,6 +1069,7 @@ def _search(index: NameIndex, query: Query, limit: int, threshold: float) -> lis
         birth_date=query.birth_date,
         nationality=query.nationality,
         identifiers=query.identifiers,
+        kind=query.kind,
     )
 
 

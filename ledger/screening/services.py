@@ -273,6 +273,7 @@ class Subject:
     birth_date: str | None
     nationality: str | None
     identifiers: tuple[str, ...]
+    kind: str | None = None  # "person" or "organization"
 
 
 def _names(name: str, aliases: Iterable[Any], original_script_name: str | None) -> tuple[str, ...]:
@@ -288,6 +289,7 @@ def _payee_subject(
     birth_date: dt.date | None,
     country: str | None,
     identifiers: Iterable[Any],
+    kind: str | None = None,
 ) -> Subject:
     return Subject(
         payee_id,
@@ -297,6 +299,7 @@ def _payee_subject(
         birth_date.isoformat() if birth_date else None,
         country,
         tuple(str(i.get("value", "")) for i in identifiers if isinstance(i, dict)),
+        "person" if kind == "individual" else kind,
     )
 
 
@@ -309,6 +312,7 @@ def _party_subject(
     aliases: Iterable[Any],
     original_script_name: str | None,
     birth_date: dt.date | None,
+    kind: str | None = None,
 ) -> Subject:
     return Subject(
         payee_id,
@@ -318,6 +322,7 @@ def _party_subject(
         birth_date.isoformat() if birth_date else None,
         None,
         (),
+        kind,
     )
 
 
@@ -332,6 +337,7 @@ def subjects_of(payee: Payee) -> list[Subject]:
             payee.birth_date,
             payee.country,
             payee.identifiers,
+            payee.kind,
         ),
         *(
             _party_subject(
@@ -343,6 +349,7 @@ def subjects_of(payee: Payee) -> list[Subject]:
                 party.aliases,
                 party.original_script_name,
                 party.birth_date,
+                party.kind,
             )
             for party in payee.related_parties
         ),
@@ -421,6 +428,7 @@ def search_subjects(
             s.birth_date,
             s.nationality,
             s.identifiers if index.knows_identifier(s.identifiers) else (),
+            s.kind,
         )
         for s in subjects
     ]
@@ -533,6 +541,7 @@ def rescreen_all(session: Session, actor: Actor | None, trigger: str) -> dict[st
                 Payee.birth_date,
                 Payee.country,
                 Payee.identifiers,
+                Payee.kind,
             )
         )
     ]
@@ -549,6 +558,7 @@ def rescreen_all(session: Session, actor: Actor | None, trigger: str) -> dict[st
                 RelatedParty.aliases,
                 RelatedParty.original_script_name,
                 RelatedParty.birth_date,
+                RelatedParty.kind,
             )
         )
     ]
