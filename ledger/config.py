@@ -26,6 +26,9 @@ class Defaults:
     SCREENING_REVIEW_THRESHOLD = "0.80"
     # Processes that screen a batch's names (0: one per CPU; 1: in the request's own).
     SCREENING_WORKERS = 0
+    # A group of review cases larger than this is cleared only once a second
+    # compliance officer approves (ledger/screening/triage.py).
+    TRIAGE_SECOND_OFFICER_ABOVE = 25
     # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

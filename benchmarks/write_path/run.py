@@ -857,6 +857,13 @@ def batch_child(database: str, url: str, rows: int, chunk_size: int) -> dict[str
 
         out["submit_s"], (batch_id, request_id, counts) = timed(submit)
         out["submitted"] = counts
+        with db.transaction() as session:
+            # The held rows' cases, as compliance triages them: one decision a group.
+            from ledger.screening.triage import case_groups
+
+            held_groups = case_groups(session, batch_id=batch_id, limit=100_000)
+        out["held_cases"] = sum(g["cases"] for g in held_groups)
+        out["held_groups"] = len(held_groups)
 
     out["approve_s"], _ = timed(lambda: driver.approve(request_id))
 
@@ -865,7 +872,8 @@ def batch_child(database: str, url: str, rows: int, chunk_size: int) -> dict[str
         def post() -> dict[str, int]:
             with db.transaction() as session:
                 treasurer = session.scalars(sa.select(User).where(User.name == "treasurer")).one()
-                start_posting(session, treasurer, batch_id=batch_id, paid_on=dt.date(2021, 7, 1))
+                # Approved today, so paid today: no payment is dated before its approval.
+                start_posting(session, treasurer, batch_id=batch_id, paid_on=None)
                 actor_id = treasurer.id
             run_posting(batch_id, actor_id, chunk_size=chunk_size)
             with db.transaction() as session:
@@ -978,7 +986,9 @@ def print_batch(r: dict[str, Any]) -> None:
         f"peak RSS {r['peak_rss_mib']:.0f} MiB (before the batch {r['rss_before_mib']:.0f} MiB; "
         f"largest screening worker {r['workers_peak_rss_mib']:.0f} MiB, shared pages included; "
         f"all processes together, by PSS, {r['peak_pss_mib']:.0f} MiB); "
-        f"rows {r['posted']}; balanced {r['balanced']}; "
+        f"rows {r['posted']}; held for review: {r['held_cases']:,} cases in "
+        f"{r['held_groups']:,} groups (grouped decisions to clear them); "
+        f"balanced {r['balanced']}; "
         f"bulk insert of {r['rows']:,} journal lines {r['baseline_s']:.2f} s",
         flush=True,
     )

@@ -90,9 +90,46 @@ class ReviewCase(Base):
     resolved_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
     resolved_at: Mapped[dt.datetime | None]
     resolution_reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    # The payee's name that matched, and the listed name it matched, as the matcher
+    # reads them (``triage.name_key``). Cases of one entry on one listed name are a
+    # group, decided at once; a clearance holds for the payee names it cleared.
+    name_key: Mapped[str | None] = mapped_column(sa.String(300))
+    listed_key: Mapped[str | None] = mapped_column(sa.String(300))
 
     entry: Mapped[WatchlistEntry] = relationship(lazy="joined")
+
+    __table_args__ = (sa.Index("ix_review_cases_group", "status", "entry_id", "listed_key"),)
 
     @property
     def created_at(self) -> dt.datetime:
         return self.opened_at
+
+
+class GroupClearance(Base):
+    """One decision that clears a group of review cases: every open case of one
+    listed entry (its content as it stands: a changed entry is a new row) on one of
+    its names (``listed_key``). It holds, from its approval until the entry changes,
+    for the payee names it cleared (``name_keys``): a later hit of such a name on
+    that entry opens no case. A group of more than ``TRIAGE_SECOND_OFFICER_ABOVE``
+    cases is only proposed until a second compliance officer approves it."""
+
+    __tablename__ = "group_clearances"
+
+    id: Mapped[intpk]
+    entry_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("watchlist_entries.id"))
+    listed_key: Mapped[str] = mapped_column(sa.String(300))
+    name_keys: Mapped[list[Any]]
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    status: Mapped[str] = mapped_column(sa.String(10))  # "proposed" | "approved"
+    cases_proposed: Mapped[int]
+    cases_cleared: Mapped[int] = mapped_column(default=0)
+    proposed_by: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    proposed_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    approved_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (sa.Index("ix_group_clearances_entry", "entry_id", "status"),)
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.proposed_at

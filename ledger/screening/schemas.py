@@ -112,6 +112,13 @@ class ReviewCaseSchema(ma.Schema):
     resolved_by = fields.Integer(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
     resolution_reason = fields.String(allow_none=True)
+    name_key = fields.String(
+        allow_none=True, metadata={"description": "The payee's name as the matcher reads it"}
+    )
+    listed_key = fields.String(
+        allow_none=True,
+        metadata={"description": "The listed name it matched: its group (review-case-groups)"},
+    )
     created_at = fields.DateTime()
 
 
@@ -123,3 +130,64 @@ class ReviewCaseListArgs(PageArgs):
 
 class ResolveSchema(ma.Schema):
     reason = Text(2000)
+
+
+class CaseGroupArgs(ma.Schema):
+    batch_id = Id(metadata={"description": "Only the cases on this batch's held rows"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ListedSummarySchema(ma.Schema):
+    name = fields.String()
+    kind = fields.String()
+    list = fields.String()
+    source_key = fields.String()
+    programmes = fields.List(fields.String())
+    birth_dates = fields.List(fields.String())
+
+
+class CaseGroupSchema(ma.Schema):
+    entry_id = fields.Integer()
+    listed_key = fields.String(
+        metadata={"description": "The entry's name that matched, as the matcher reads it"}
+    )
+    listed_names = fields.List(fields.String(), metadata={"description": "As the list writes it"})
+    cases = fields.Integer()
+    payees = fields.Integer()
+    oldest_opened_at = fields.DateTime()
+    listed = fields.Nested(ListedSummarySchema)
+    names_written = fields.List(fields.String())
+    case_ids = fields.List(fields.Integer(), metadata={"description": "The first 50"})
+    needs_second_officer = fields.Boolean()
+
+
+class CaseGroupListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CaseGroupSchema))
+
+
+class GroupDecisionSchema(ma.Schema):
+    entry_id = Id(required=True, strict=True)
+    listed_key = Text(300)
+    reason = Text(2000)
+
+
+class GroupClearanceSchema(ma.Schema):
+    id = fields.Integer()
+    entry_id = fields.Integer()
+    listed_key = fields.String()
+    name_keys = fields.List(
+        fields.String(), metadata={"description": "The payee names it holds for"}
+    )
+    reason = fields.String()
+    status = fields.String(metadata={"description": "proposed, or approved"})
+    cases_proposed = fields.Integer()
+    cases_cleared = fields.Integer()
+    proposed_by = fields.Integer()
+    proposed_at = fields.DateTime()
+    approved_by = fields.Integer(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class GroupConfirmedSchema(ma.Schema):
+    confirmed = fields.List(fields.Nested(ReviewCaseSchema))

@@ -48,6 +48,7 @@ from ledger.screening.sources import (
     parse_ofac_zip,
     parse_un_xml,
 )
+from ledger.screening.triage import cleared_pairs, name_key
 
 # ---------------------------------------------------------------- settings
 
@@ -440,8 +441,9 @@ def search_subjects(
 
 def uncovered(session: Session, hits: Sequence[Hit]) -> list[Hit]:
     """The hits that no case covers yet (same payee, party and entry), each
-    once. A hit cleared for the same entry content stays cleared; a changed
-    entry is a new entry, so a new hit."""
+    once, and no group clearance holds for (same entry, same name as the matcher
+    reads it: ``triage``). A hit cleared for the same entry content stays
+    cleared; a changed entry is a new entry, so a new hit."""
     covered: set[tuple[int, int | None, int]] = set()
     for part in chunks(sorted({h.subject.payee_id for h in hits})):
         covered.update(
@@ -452,12 +454,17 @@ def uncovered(session: Session, hits: Sequence[Hit]) -> list[Hit]:
                 )
             )
         )
+    # A group clearance holds for a name against an entry: no case for it again.
+    cleared = cleared_pairs(session, {h.search.entry_id for h in hits}) if hits else set()
     new = []
     for hit in hits:
         key = (hit.subject.payee_id, hit.subject.related_party_id, hit.search.entry_id)
-        if key not in covered:
-            covered.add(key)
-            new.append(hit)
+        if key in covered:
+            continue
+        covered.add(key)
+        if cleared and (hit.search.entry_id, name_key(hit.search.match.query_name)) in cleared:
+            continue
+        new.append(hit)
     return new
 
 
@@ -504,6 +511,8 @@ def open_cases(
             evidence=hit.evidence(session, threshold),
             trigger=trigger[:60],
             opened_by=actor.id if actor else None,
+            name_key=name_key(hit.search.match.query_name),
+            listed_key=name_key(hit.search.match.entry_name),
         )
         for hit in hits
     ]

@@ -12,13 +12,24 @@ from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import Conflict, NotFound, SeparationOfDuties
 from ledger.funding.views import STAFF
-from ledger.screening import services
-from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
+from ledger.screening import services, triage
+from ledger.screening.models import (
+    SOURCES,
+    GroupClearance,
+    ReviewCase,
+    WatchlistEntry,
+    WatchlistVersion,
+)
 from ledger.screening.schemas import (
+    CaseGroupArgs,
+    CaseGroupListSchema,
     CheckResultSchema,
     CheckSchema,
     EntryListArgs,
     EntrySchema,
+    GroupClearanceSchema,
+    GroupConfirmedSchema,
+    GroupDecisionSchema,
     ImportResultSchema,
     ResolveSchema,
     ReviewCaseListArgs,
@@ -177,3 +188,57 @@ class Clear(MethodView):
         return services.clear_case(
             db.session, current_user(), case_id=case_id, reason=data["reason"]
         )
+
+
+# ---------------------------------------------------------------- groups (triage)
+
+
+@blp.route("/review-case-groups")
+class CaseGroups(MethodView):
+    @requires("compliance", read=True)
+    @blp.arguments(CaseGroupArgs, location="query")
+    @blp.response(200, CaseGroupListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Open match cases in groups (one list entry, one name as the matcher reads
+        it), largest first: decide a group at once."""
+        return {
+            "items": triage.case_groups(
+                db.session, batch_id=args.get("batch_id"), limit=args["limit"]
+            )
+        }
+
+
+@blp.route("/review-case-groups/clear")
+class ClearGroup(MethodView):
+    @requires("compliance")
+    @problems(blp, NotFound, Conflict)
+    @blp.arguments(GroupDecisionSchema)
+    @blp.response(201, GroupClearanceSchema)
+    def post(self, data: dict[str, Any]) -> GroupClearance:
+        """Clear every open case of a group with one reason; the name stays cleared
+        against the entry until the entry changes. A group above
+        TRIAGE_SECOND_OFFICER_ABOVE cases is proposed (status "proposed") until a
+        second compliance officer approves it."""
+        return triage.clear_group(db.session, current_user(), **data)
+
+
+@blp.route("/review-case-groups/clearances/<int:clearance_id>/approve")
+class ApproveGroupClearance(MethodView):
+    @requires("compliance")
+    @problems(blp, NotFound, Conflict, SeparationOfDuties)
+    @blp.response(200, GroupClearanceSchema)
+    def post(self, clearance_id: int) -> GroupClearance:
+        """A second compliance officer approves a proposed group clearance."""
+        return triage.approve_clearance(db.session, current_user(), clearance_id=clearance_id)
+
+
+@blp.route("/review-case-groups/confirm")
+class ConfirmGroup(MethodView):
+    @requires("compliance")
+    @problems(blp, NotFound, Conflict)
+    @blp.arguments(GroupDecisionSchema)
+    @blp.response(200, GroupConfirmedSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Confirm every open case of a group with one reason: each payee becomes
+        restricted, with the entry as evidence."""
+        return {"confirmed": triage.confirm_group(db.session, current_user(), **data)}

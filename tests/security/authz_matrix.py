@@ -96,6 +96,12 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/review-cases/<int:case_id>"): OVERSIGHT,
     ("POST", "/api/v1/review-cases/<int:case_id>/clear"): only("compliance"),
     ("POST", "/api/v1/review-cases/<int:case_id>/confirm"): only("compliance"),
+    ("GET", "/api/v1/review-case-groups"): only("compliance", "admin", "auditor"),
+    ("POST", "/api/v1/review-case-groups/clear"): only("compliance"),
+    ("POST", "/api/v1/review-case-groups/confirm"): only("compliance"),
+    ("POST", "/api/v1/review-case-groups/clearances/<int:clearance_id>/approve"): only(
+        "compliance"
+    ),
     # ----------------------------------------------------------- committee
     ("GET", "/api/v1/spending-requests"): EVERYONE,
     ("POST", "/api/v1/spending-requests"): only("clerk"),
