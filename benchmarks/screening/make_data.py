@@ -379,10 +379,13 @@ def category(a: str, b: str, note: str) -> str:
     articles, legal forms, spacing); ``reordered``: the same parts in another
     order; ``transliteration``: parts spelled differently (another
     romanisation); ``partial_name``: one name is the other with parts left out;
-    ``original_script``: one side in another script; ``logographic_reading``:
+    ``original_script``: one side in another script; ``evasion``: a listed name
+    spaced, dotted, split or hidden behind invisible characters; ``logographic_reading``:
     Chinese characters read as Japanese or Korean; ``translation_or_unrelated_alias``:
     not a variant of one name (a translation, another name the list gives).
     """
+    if note.startswith("evasion:"):
+        return "evasion"
     if (a, b) in NOT_A_VARIANT:
         return "translation_or_unrelated_alias"
     if (a, b) in PARTIAL:
@@ -406,6 +409,43 @@ def category(a: str, b: str, note: str) -> str:
     if set(pa) < set(pb) or set(pb) < set(pa):
         return "partial_name"
     return "transliteration"
+
+
+def _syllables(word: str) -> str:
+    """A word of six letters or more split into three hyphenated pieces."""
+    if len(word) < 6:
+        return word
+    a, b = len(word) // 3, 2 * len(word) // 3
+    return f"{word[:a]}-{word[a:b]}-{word[b:]}"
+
+
+EVASION_FORMS = {
+    "letter-spaced": lambda words: "  ".join(" ".join(w) for w in words),
+    "dotted": lambda words: " ".join(".".join(w) + "." for w in words),
+    "syllables": lambda words: " ".join(_syllables(w) for w in words),
+    "right-to-left override": lambda words: "\u202e" + " ".join(words)[::-1],
+    "zero-width spaces": lambda words: " ".join(w[:2] + "\u200b" + w[2:] for w in words),
+}
+
+
+def evasions(entries: list[ListEntry], rng: random.Random) -> list[tuple[str, str, int, str]]:
+    """30 listed persons' Latin primary names, each written in every form of
+    ``EVASION_FORMS``: true pairs of the ``evasion`` category."""
+    names = sorted(
+        {
+            e.name
+            for e in entries
+            if e.kind == "person"
+            and re.fullmatch(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){1,3}", e.name)
+            and all(len(w) >= 3 for w in re.findall(r"[A-Za-z]+", e.name))
+        }
+    )
+    out = []
+    for name in rng.sample(names, 30):
+        words = re.findall(r"[A-Za-z]+", name)
+        for form, write in EVASION_FORMS.items():
+            out.append((name, write(words), 1, f"evasion: {form}"))
+    return out
 
 
 def main() -> None:
@@ -505,6 +545,11 @@ def main() -> None:
                 pairs.append((a, b, 0, "two unlisted Gaza payees sharing a part"))
                 count += 1
     pairs += [(a, b, 0, f"hand: {note}") for a, b, note in HAND_NEGATIVES]
+
+    # 7. Evasion (issue 23): listed persons' primary names written to hide from a
+    # matcher but not from a reader. Drawn from a generator of its own, so that
+    # the pairs above stay as they were.
+    pairs += evasions(entries, random.Random(SEED + 7))
 
     with (HERE / "pairs.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)

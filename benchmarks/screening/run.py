@@ -341,6 +341,11 @@ def main() -> None:
               f" (precision {lb.precision:.3f}, recall {lb.recall:.3f})")  # fmt: skip
         print(f"{per_pair:.2f} ms per pair scored (no retrieval: yente uses Elasticsearch"
               " for candidates, so no per-name figure against the lists)")  # fmt: skip
+        theirs = recall_by_category(pairs, scores, 0.7)
+        print(f"recall by category, ours at {threshold} beside logic-v2 at 0.70:")
+        for kind, (found, total) in sorted(by_kind.items()):
+            other = theirs.get(kind, (0, total))[0]
+            print(f"  {kind:32} {found / total:.3f}  logic-v2 {other / total:.3f}  ({total} pairs)")
         rows.append(
             ("logic-v2 (pairs only)", f"{lb.threshold:.2f}", f"{lb.precision:.3f}",
              f"{lb.recall:.3f}", f"{lb.f1:.3f}", "-", f"{per_pair:.2f}/pair", "-")

@@ -20,6 +20,7 @@ through it too, so both sides are read alike.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -81,7 +82,6 @@ _DOTTED = re.compile(rf"(?<!\w){_LETTER}(?:\.-?{_LETTER}(?!\w)){{2,}}\.?")
 _DOT_SPACED = re.compile(rf"(?<!\w){_LETTER}(?:\. -?{_LETTER}(?!\w)){{3,}}\.?")
 _SPACED = re.compile(rf"(?<!\w){_LETTER}(?:[ \-\u00b7]{_LETTER}(?!\w)){{2,}}")
 _SYLLABLES = re.compile(rf"(?<![\w-]){_LETTER}+(?:-{_LETTER}+)+(?![\w-])")
-_ARTICLES = frozenset({"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul"})
 
 
 def _join_letters(match: re.Match[str]) -> str:
@@ -90,20 +90,28 @@ def _join_letters(match: re.Match[str]) -> str:
     return re.sub(r"-+", "-", word).strip("-")
 
 
+# Particles of Arabic and Berber names: a hyphenated word in which one comes before
+# a part of three letters or more is a name written with its particles.
+_PARTICLES = frozenset(
+    {"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul"}
+    | {"bin", "ibn", "bint", "ben", "abu", "abd", "umm", "bou", "ait"}
+)
+
+
 def _join_syllables(match: re.Match[str]) -> str:
-    """``Ib-ra-him`` and ``Is-ma-il`` are one word; ``Al-Duri``, ``Abu-Ali``,
+    """``Ib-ra-him`` and ``al-Du-ri`` are one word; ``Al-Duri``, ``Abu-Ali``,
     ``Shi-Fu`` and ``Smith-Jones`` stay as written (two pieces are how many names
-    are written). A hyphenated word of three or more pieces is joined, or of two
-    after an article (``al-Du-ri`` is ``al-Duri``)."""
+    are written). A hyphenated word of three or more pieces is joined whole
+    unless a particle comes before a part of three letters or more
+    (``Bin-al-Walid``, ``Abd-al-Rahman`` stay); a fused article the matcher drops
+    where the lists know the rest as a name part (``alDuri``)."""
     pieces = match.group().split("-")
-    head = pieces[0] if pieces[0].lower() in _ARTICLES else None
-    rest = pieces[1:] if head else pieces
-    if any(p.lower() in _ARTICLES for p in rest):
-        return match.group()  # Abd-al-Rahman: the matcher reads its articles
-    if len(rest) < (2 if head else 3):
-        return match.group()  # Shi-Fu, Jong-un, Smith-Jones: names written so
-    joined = "".join(rest)
-    return f"{head}-{joined}" if head else joined
+    if len(pieces) < 3 or any(
+        piece.lower() in _PARTICLES and len(following) >= 3
+        for piece, following in itertools.pairwise(pieces)
+    ):
+        return match.group()  # Bin-al-Walid, Abd-al-Rahman: particles, not syllables
+    return "".join(pieces)
 
 
 def readable(text: str) -> str:
