@@ -464,6 +464,26 @@ register(
 # ---------------------------------------------------------------- restricted-party exceptions
 
 
+def _case_in_words(score: str, evidence: dict[str, Any]) -> str:
+    """A review case as a reader needs it: which of the payee's names matched which
+    listed party, on which list, version and programme (not an entry's row id)."""
+    listed = evidence.get("listed") or {}
+    name = listed.get("name") or evidence.get("entry_name") or "?"
+    programmes = listed.get("programmes") or evidence.get("programmes") or []
+    version = listed.get("list_version") or evidence.get("list_version")
+    where = f"{evidence.get('list', '?')} list" + (f", version {version}" if version else "")
+    if programmes:
+        where += f", programme {', '.join(programmes)}"
+    if evidence.get("source_key"):
+        where += f" ({evidence['source_key']})"
+    via = evidence.get("entry_name")
+    as_named = f" as '{via}'" if via and via != name else ""
+    return (
+        f"'{evidence.get('query_name', '?')}' matched {name}{as_named} on the {where}: "
+        f"score {score}"
+    )
+
+
 def _exceptions(ctx: QueryContext) -> QueryResult:
     """Every refused attempt, every restriction set or lifted, every review case
     opened and resolved (with its disposition), in time order.
@@ -571,8 +591,18 @@ def _exceptions(ctx: QueryContext) -> QueryResult:
         from ledger.db import UTCDateTime
 
         as_utc = UTCDateTime().process_result_value
+        # What each opened case matched, named in words (its evidence), read at once.
+        cases = select(ReviewCase.id, ReviewCase.score, ReviewCase.evidence)
+        if ctx.before is not None:
+            cases = cases.where(ReviewCase.opened_at < ctx.before)
+        matched = {
+            case_id: _case_in_words(score, evidence or {})
+            for case_id, score, evidence in ctx.session.execute(cases)
+        }
         for r in ctx.session.execute(stmt):
             row = dict(zip(columns, r, strict=True))
+            if row["event"] == "review_case_opened" and row["ref_id"] in matched:
+                row["detail"] = matched[row["ref_id"]]
             # Through UNION ALL the column type is lost on SQLite: make it UTC-aware.
             if row["occurred_at"] is not None and not isinstance(row["occurred_at"], str):
                 row["occurred_at"] = as_utc(row["occurred_at"], ctx.session.get_bind().dialect)
