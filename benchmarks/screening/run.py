@@ -263,6 +263,11 @@ def main() -> None:
     held = sum(bool(index.search([n], threshold=threshold, limit=1)) for n in heads)
     print(f"heads of household (batch generator) reaching the threshold:"
           f" {held}/{len(heads)} = {held / len(heads):.1%}")  # fmt: skip
+    persons = sum(
+        bool(index.search([n], threshold=threshold, limit=1, kind="person")) for n in heads
+    )
+    print(f"the same heads screened as persons (as batch rows are) reaching the threshold:"
+          f" {persons}/{len(heads)} = {persons / len(heads):.1%}")  # fmt: skip
     dated = household_heads(2000, seed=4, birth_dates=True)
     held_dated = sum(
         bool(index.search([n], threshold=threshold, limit=1, birth_date=born, kind="person"))

@@ -100,7 +100,7 @@ __all__ = [
 
 #: Bump whenever a change can move any score: stored screening results say
 #: which matcher produced them, and re-screening is due when it changes.
-MATCHER_VERSION = "1.6"
+MATCHER_VERSION = "1.7"
 
 #: ``score_names(a, b) >= REVIEW_THRESHOLD`` opens a review case. Chosen from
 #: the labelled benchmark (benchmarks/screening); config/screening.toml can

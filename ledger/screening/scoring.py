@@ -40,6 +40,9 @@ MIDDLE_PART_FACTOR = 0.5
 #: "Fatima Mohammed Hejazi" (her father), "KAMEL, Mohamed" in "Khaled Kamal
 #: Mohammed Al-Shawwa" (his father and grandfather).
 ROLE_CROSSING_FACTOR = 0.85
+# The shorter name's family name found only as a given name of a longer name whose
+# own family name went unmatched: the score times this, for the commonest names.
+FAMILY_CROSSING_FACTOR = 0.85
 
 #: A weak alias (UN quality "Low", OFAC remarks a.k.a.) is a broad nickname:
 #: its name score is multiplied by this.
@@ -280,6 +283,10 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
     used_a = used_b = 0  # bit n: part n is paired
     got_a = got_b = 0.0
     crossed: list[tuple[Token, Token]] = []  # (shorter's part, longer's link) pairs
+    # The shorter name's family name found as another part of the longer one, and
+    # whether the shorter's given name was found as the longer's given name.
+    family_crossed: list[Token] = []
+    given_anchored = False
     for neg_sim, i, j in pairs:
         if used_a >> i & 1 or used_b >> j & 1:
             continue
@@ -291,6 +298,11 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
             crossed.append((ta, tb))
         elif a_longer and ta.role == "middle" and tb.role in ("given", "family"):
             crossed.append((tb, ta))
+        if b_longer and ta.role == "family" and tb.role != "family":
+            family_crossed.append(ta)
+        elif a_longer and tb.role == "family" and ta.role != "family":
+            family_crossed.append(tb)
+        given_anchored |= ta.role == "given" and tb.role == "given"
         wa, wb = ta.weight, tb.weight
         if ta.initial != tb.initial:
             # An initial says one letter: the full part it stands for earns
@@ -338,6 +350,17 @@ def _align(a: NormalizedName, b: NormalizedName, floor: float = 0.0) -> float:
             default=0.0,
         )
         score *= 1.0 - (1.0 - ROLE_CROSSING_FACTOR) * commonness
+    if family_crossed and not given_anchored:
+        # The shorter name's family name was found as another part of the longer
+        # one (its given name, or a link of its father's chain), and its given
+        # name not as the longer's given name: nothing lines up. Gaza registries
+        # write the family name last, and a listed MOHAMMED, Mustafa is not
+        # Mohammed Mustafa Abu Sharekh, nor Haji Ghul Mohammad a Fatima Nasser
+        # Mohammed Al-Ghoul (but HUSSEIN, Udai Saddam is Uday Saddam Hussein
+        # AL-TIKRITI: the given names line up). Weighed by how common the
+        # family name is.
+        commonness = max((1.0 - part.rarity) / (1.0 - COMMON_PART_FLOOR) for part in family_crossed)
+        score *= 1.0 - (1.0 - FAMILY_CROSSING_FACTOR) * commonness
     return score
 
 
