@@ -6,11 +6,14 @@ that reportlab places on the page; the table repeats its header on every page.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+import re
 import tempfile
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -19,6 +22,8 @@ from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
 from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
+from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     Image,
     PageBreak,
@@ -32,14 +37,127 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 from ledger.reports.formats import Progress, header, plain
 from ledger.reports.registry import Chart, ReportData
 
-# Text columns wider than this many characters are wrapped in a paragraph.
-_WRAP = 28
+# Table text: the first of these sizes at which the table fits the page (portrait,
+# then landscape), in the DejaVu Sans that matplotlib ships (it covers Arabic).
+_SIZES = (7.0, 6.5, 6.0, 5.5)
+_PAD = 13  # a cell's left and right padding together (reportlab's 6 + 6), and 1 pt to spare
+_WIDEST_TEXT = 90 * mm  # a text column grows to fit its longest value up to this
+_WIDEST_WORD = 50 * mm  # a single word wider than this may break (a URL, a hash)
+_SAMPLE = 5000  # rows measured for the columns' widths (and every totals row)
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+@functools.cache
+def fonts() -> tuple[str, str]:
+    """The regular and bold fonts of every PDF, registered once per process: DejaVu
+    Sans from matplotlib's own data (so nothing needs installing), which has the
+    Arabic letters' presentation forms that ``shown`` draws."""
+    import matplotlib
+
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    pdfmetrics.registerFont(TTFont("LedgerSans", str(ttf / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont("LedgerSans-Bold", str(ttf / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFontFamily("LedgerSans", normal="LedgerSans", bold="LedgerSans-Bold")
+    return "LedgerSans", "LedgerSans-Bold"
+
+
+def shown(text: str) -> str:
+    """Text as a PDF draws it. reportlab lays glyphs out left to right, one per
+    character: Arabic (and Hebrew) is shaped into its joined letter forms
+    (arabic-reshaper) and put in display order (python-bidi), so that an Arabic
+    name prints as it reads, not as isolated letters in reverse."""
+    if not _RTL.search(text):
+        return text
+    import arabic_reshaper  # type: ignore[import-untyped]
+    from bidi import get_display  # type: ignore[import-untyped]
+
+    return str(get_display(arabic_reshaper.reshape(text)))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal) and value.as_tuple().exponent != 0:
+        return f"{value:,}"  # grouped, every decimal kept
+    return str(plain(value))
+
+
+def column_widths(
+    titles: list[str],
+    cells: list[list[str]],
+    numeric: set[int],
+    available: float,
+    size: float = _SIZES[0],
+) -> tuple[list[float], float]:
+    """Each column's width, from its content: a number column as wide as its widest
+    figure (never cut), a header never narrower than its longest word (never broken
+    inside a word), a text column as wide as its longest value up to `_WIDEST_TEXT`,
+    narrowed towards its longest word when the page is too narrow. Returns the
+    widths and how much wider than ``available`` the narrowest table is (0: fits)."""
+    regular, bold = fonts()
+
+    def width(text: str, font: str = regular) -> float:
+        return float(pdfmetrics.stringWidth(shown(text), font, size)) + _PAD
+
+    least, want = [], []
+    for i, title in enumerate(titles):
+        column = [row[i] for row in cells if row[i]]
+        head_word = max((width(w, bold) for w in title.split()), default=_PAD)
+        if i in numeric:
+            need = max([head_word, *(width(v) for v in column)])
+            least.append(need)
+            want.append(max(need, width(title, bold)))
+            continue
+        longest = max((width(v) for v in column), default=_PAD)
+        # Right-to-left text is not wrapped (reportlab would break the display order
+        # across lines): it counts as one word.
+        word = max(
+            (
+                min(width(v), _WIDEST_TEXT) if _RTL.search(v) else min(width(w), _WIDEST_WORD)
+                for v in column
+                for w in ([v] if _RTL.search(v) else v.split())
+            ),
+            default=_PAD,
+        )
+        least.append(max(head_word, word))
+        want.append(max(least[-1], min(longest, _WIDEST_TEXT), min(width(title, bold), 60 * mm)))
+    spare = available - sum(want)
+    if spare >= 0:
+        # Room to spare goes to the text columns, which then wrap less.
+        texts = [i for i in range(len(titles)) if i not in numeric] or list(range(len(titles)))
+        grown = list(want)
+        for i in texts:
+            grown[i] += spare / len(texts)
+        return grown, 0.0
+    give = sum(w - m for w, m in zip(want, least, strict=True))
+    short = sum(want) - available
+    if give >= short:
+        return [w - (w - m) * short / give for w, m in zip(want, least, strict=True)], 0.0
+    return least, sum(least) - available
 
 
 def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
     styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
-    page = landscape(A4) if data.report.landscape else A4
+    regular, bold = fonts()
+    numeric = {i for i, c in enumerate(data.columns) if c.kind in ("money", "percent", "int")}
+    titles = [c.title for c in data.columns]
+    body = [[_text(row.get(c.key)) for c in data.columns] for row in data.rows]
+    totals = []
+    for total in data.totals:
+        cells = [_text(total.get(c.key)) for c in data.columns]
+        if not cells[0]:
+            cells[0] = str(total["label"])
+        totals.append(cells)
+    measured = body[:_SAMPLE] + totals
+    # The first layout at which the table fits: portrait (unless the report is
+    # landscape), then landscape, then smaller type.
+    layouts = [(landscape(A4), size) for size in _SIZES]
+    if not data.report.landscape:
+        layouts.insert(0, (A4, _SIZES[0]))
+    for page, size in layouts:
+        widths, over = column_widths(titles, measured, numeric, page[0] - 24 * mm, size)
+        if over <= 0:
+            break
     out = io.BytesIO()
     info = header(data)
     doc = SimpleDocTemplate(
@@ -53,8 +171,10 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
         author=data.generated_by or "",
     )
     story: list[Any] = [
-        Paragraph(escape(data.report.title), styles["Title"]),
-        Paragraph(escape(data.report.description), styles["BodyText"]),
+        Paragraph(escape(data.report.title), styles["Title"].clone("title", fontName=bold)),
+        Paragraph(
+            escape(data.report.description), styles["BodyText"].clone("intro", fontName=regular)
+        ),
         Spacer(1, 8 * mm),
     ]
     cover = [
@@ -67,11 +187,13 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
     ]
     for key, value in _notes(data.notes):
         cover.append([key, str(value)])
+    cover = [[key, shown(value)] for key, value in cover]
     cover_table = Table(cover, colWidths=[45 * mm, None], hAlign="LEFT")
     cover_table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), regular),
+                ("FONTNAME", (0, 0), (0, -1), bold),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]
@@ -90,34 +212,44 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
     if data.report.charts:
         story.append(PageBreak())
 
-    money_cols = [i for i, c in enumerate(data.columns) if c.kind in ("money", "percent", "int")]
-    table_rows: list[list[Any]] = [
-        [Paragraph(f"<b>{escape(c.title)}</b>", small) for c in data.columns]
-    ]
-    for i, row in enumerate(data.rows, 1):
-        table_rows.append([_cell(row.get(c.key), small) for c in data.columns])
-        if progress and i % 1000 == 0:
+    cell_style = styles["BodyText"].clone(
+        "cell", fontName=regular, fontSize=size, leading=size + 1.5
+    )
+    head_style = cell_style.clone("head", fontName=bold)
+
+    def cell(text: str, i: int) -> Any:
+        if i in numeric or not text:
+            return text
+        # Wrapped at word boundaries when it is wider than its column (right-to-left
+        # text never: its column is as wide as it is).
+        if _RTL.search(text):
+            return shown(text)
+        if pdfmetrics.stringWidth(shown(text), regular, size) + _PAD > widths[i]:
+            return Paragraph(escape(shown(text)), cell_style)
+        return shown(text)
+
+    table_rows: list[list[Any]] = [[Paragraph(escape(shown(t)), head_style) for t in titles]]
+    for n, cells in enumerate(body, 1):
+        table_rows.append([cell(text, i) for i, text in enumerate(cells)])
+        if progress and n % 1000 == 0:
             progress(1000)
-    for total in data.totals:
-        cells = [_cell(total.get(c.key), small) for c in data.columns]
-        if not cells[0]:
-            cells[0] = total["label"]
-        table_rows.append(cells)
+    table_rows += [[cell(text, i) for i, text in enumerate(cells)] for cells in totals]
     if not data.rows:
         table_rows.append(["(no rows)"] + [""] * (len(data.columns) - 1))
-    table = Table(table_rows, repeatRows=1)
+    table = Table(table_rows, colWidths=widths, repeatRows=1)
     style = [
-        ("FONTSIZE", (0, 0), (-1, -1), 7),
-        ("LEADING", (0, 0), (-1, -1), 8.5),
+        ("FONTNAME", (0, 0), (-1, -1), regular),
+        ("FONTSIZE", (0, 0), (-1, -1), size),
+        ("LEADING", (0, 0), (-1, -1), size + 1.5),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE4EE")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.lightgrey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
-    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in money_cols]
+    style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in sorted(numeric)]
     if data.totals:
         first_total = len(table_rows) - len(data.totals)
         style += [
-            ("FONTNAME", (0, first_total), (-1, -1), "Helvetica-Bold"),
+            ("FONTNAME", (0, first_total), (-1, -1), bold),
             ("LINEABOVE", (0, first_total), (-1, first_total), 0.8, colors.black),
         ]
     table.setStyle(TableStyle(style))
@@ -125,7 +257,7 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
 
     def footer(canvas: Any, doc_: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(regular, 7)
         canvas.drawString(
             12 * mm,
             7 * mm,
@@ -139,18 +271,6 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
     if progress:
         progress(len(data.rows) % 1000)
     return out.getvalue()
-
-
-def _cell(value: Any, style: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal) and value.as_tuple().exponent != 0:
-        text = f"{value:,}"  # grouped, every decimal kept
-    else:
-        text = str(plain(value))
-    if len(text) > _WRAP:
-        return Paragraph(escape(text), style)
-    return text
 
 
 def _notes(notes: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
