@@ -28,6 +28,23 @@ SECTORS = (
 )
 
 
+# What a person reads for each sector code (reports' PDF and XLSX, charts).
+SECTOR_LABELS = {
+    "housing": "Housing and shelter",
+    "water_sanitation": "Water and sanitation",
+    "health": "Health",
+    "education": "Education",
+    "energy": "Energy",
+    "roads": "Roads",
+    "rubble_removal": "Rubble removal",
+    "livelihoods": "Livelihoods",
+    "cash_assistance": "Cash assistance",
+    "food_security": "Food security",
+    "protection": "Protection",
+    "coordination": "Coordination",
+}
+
+
 class Project(Base):
     __tablename__ = "projects"
 

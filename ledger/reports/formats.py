@@ -219,6 +219,7 @@ def _flat_notes(notes: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]
 
 
 def _cell(column: Column, value: Any) -> Any:
+    value = column.shown(value)
     if isinstance(value, dt.datetime):
         # Excel has no time zones: write UTC, naive (the header says so).
         return value.astimezone(dt.UTC).replace(tzinfo=None)

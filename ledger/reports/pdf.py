@@ -141,7 +141,7 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
     regular, bold = fonts()
     numeric = {i for i, c in enumerate(data.columns) if c.kind in ("money", "percent", "int")}
     titles = [c.title for c in data.columns]
-    body = [[_text(row.get(c.key)) for c in data.columns] for row in data.rows]
+    body = [[_text(c.shown(row.get(c.key))) for c in data.columns] for row in data.rows]
     totals = []
     for total in data.totals:
         cells = [_text(total.get(c.key)) for c in data.columns]
@@ -287,8 +287,13 @@ def _notes(notes: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 def chart_png(data: ReportData, chart: Chart) -> bytes | None:
     """A grouped bar chart of ``chart.series`` summed per ``chart.label``, as PNG."""
     sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    by_key = {c.key: c for c in data.columns}
     for row in data.rows:
-        label = str(row.get(chart.label) or "-")
+        if chart.only is not None and row.get(chart.only[0]) != chart.only[1]:
+            continue
+        column = by_key.get(chart.label)
+        value = column.shown(row.get(chart.label)) if column else row.get(chart.label)
+        label = str(value or "-")
         for key in chart.series:
             sums[label][key] += row.get(key) or Decimal(0)
     if not sums:

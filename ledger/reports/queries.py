@@ -23,7 +23,7 @@ from ledger.funding.models import Donor, Pledge
 from ledger.journal import services as j
 from ledger.journal.models import JournalEntry, JournalLine
 from ledger.payees.models import Payee
-from ledger.projects.models import Project
+from ledger.projects.models import SECTOR_LABELS, Project
 from ledger.reports.registry import (
     Chart,
     Column,
@@ -70,6 +70,12 @@ _DEBIT_CREDIT = (
 
 
 # ---------------------------------------------------------------- fund position
+
+
+def _in_words(*codes: str) -> dict[str, str]:
+    """A state's code as a person reads it: review_case_opened, Review case opened."""
+    return {code: code.replace("_", " ").capitalize() for code in codes}
+
 
 POSITION_FIGURES = (
     ("pledged", "Pledged"),
@@ -122,6 +128,14 @@ register(
             _money("available", "Available", total=False),
         ),
         query=_fund_position,
+        charts=(
+            Chart(
+                "Sources and uses of funds",
+                "scope",
+                ("received", "disbursed", "committed_not_disbursed", "available"),
+                only=("scope", "base (all currencies)"),
+            ),
+        ),
     )
 )
 
@@ -324,11 +338,13 @@ for _by, _title in _GROUPINGS.items():
         _labels = (
             Column("project_id", "Project id", "int"),
             Column("project", "Project"),
-            Column("sector", "Sector"),
+            Column("sector", "Sector", labels=SECTOR_LABELS),
             Column("location", "Location"),
         )
     else:
-        _labels = (Column(_by, _by.capitalize()),)
+        _labels = (
+            Column(_by, _by.capitalize(), labels=SECTOR_LABELS if _by == "sector" else None),
+        )
     _charts = tuple(
         Chart(f"Committed and disbursed per {label}", label, ("committed", "disbursed"))
         for label in (("sector", "location") if _by == "project" else (_by,))
@@ -451,7 +467,7 @@ register(
             _money("amount", "Amount"),
             _base("base_amount", "Amount (base)"),
             _base("payee_running_base", "Payee running total (base)", total=False),
-            Column("screening_state", "Screening at payment"),
+            Column("screening_state", "Screening at payment", labels=_in_words("clear")),
             Column("screened_at", "Screened at"),
             Column("screening_restrictions", "Restrictions at payment", "int"),
         ),
@@ -620,7 +636,17 @@ register(
         "restriction set and lifted.",
         columns=(
             Column("occurred_at", "When", "datetime"),
-            Column("event", "Event"),
+            Column(
+                "event",
+                "Event",
+                labels=_in_words(
+                    "refused_attempt",
+                    "restriction_set",
+                    "restriction_lifted",
+                    "review_case_opened",
+                    "review_case_resolved",
+                ),
+            ),
             Column("payee_id", "Payee id", "int"),
             Column("payee", "Payee"),
             Column("code", "Code / source"),
@@ -803,7 +829,11 @@ register(
         columns=(
             Column("request_id", "Request id", "int"),
             Column("decided_at", "Decided at", "datetime"),
-            Column("outcome", "Outcome"),
+            Column(
+                "outcome",
+                "Outcome",
+                labels=_in_words("approved", "rejected", "expired", "withdrawn", "cancelled"),
+            ),
             Column("project", "Project"),
             Column("payee", "Payee"),
             Column("currency", "Currency"),

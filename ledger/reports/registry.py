@@ -12,7 +12,7 @@ same numbers. Adding a report is one ``register(Report(...))`` call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -40,6 +40,15 @@ class Column:
     kind: ColumnKind = "text"
     currency: str | None = None
     total: bool = False
+    # What a person reads for a code (a sector, a state): the PDF, the XLSX and the
+    # charts show it; JSON and CSV keep the code, for machines.
+    labels: Mapping[str, str] | None = None
+
+    def shown(self, value: Any) -> Any:
+        """``value`` as a person reads it: its label, if it has one."""
+        if self.labels is None or not isinstance(value, str):
+            return value
+        return self.labels.get(value, value)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class Chart:
     title: str
     label: str
     series: tuple[str, ...]
+    # Only the rows whose ``only[0]`` is ``only[1]`` (the fund position's base row).
+    only: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,31 @@ def test_demo_reports_from_the_cli_iati_pdf_and_xlsx(runner, tmp_path):
     assert unknown.exit_code == 2 and "no report named" in unknown.output
     no_fund = runner.invoke(args=["report", "pledge-tracker"])
     assert no_fund.exit_code == 1 and "fund_id" in no_fund.output
+
+
+def test_people_read_labels_and_machines_read_codes(runner, client):
+    """Issue 25, item 3: sectors and states by name in the PDF, the XLSX and the
+    charts; the codes stay in JSON and CSV. The fund position has its chart."""
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    auditor = {"Authorization": "Bearer demo-auditor-token"}
+    base = "/api/v1/reports/budget-execution-by-sector?fund_id=1"
+    data = client.get(base, headers=auditor).get_json()
+    assert "water_sanitation" in {row["sector"] for row in data["rows"]}
+    assert "water_sanitation" in client.get(f"{base}&format=csv", headers=auditor).get_data(
+        as_text=True
+    )
+    pdf = pypdf.PdfReader(io.BytesIO(client.get(f"{base}&format=pdf", headers=auditor).data))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Water and sanitation" in text and "water_sanitation" not in text
+    book = load_workbook(io.BytesIO(client.get(f"{base}&format=xlsx", headers=auditor).data))
+    sectors = {row[0] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert "Rubble removal" in sectors and "rubble_removal" not in sectors
+    register = "/api/v1/reports/decisions-register?fund_id=1&format=pdf"
+    text = " ".join(
+        p.extract_text()
+        for p in pypdf.PdfReader(io.BytesIO(client.get(register, headers=auditor).data)).pages
+    )
+    assert "Approved" in text and "Withdrawn" in text
+    position = "/api/v1/reports/fund-position?fund_id=1&format=pdf"
+    reader = pypdf.PdfReader(io.BytesIO(client.get(position, headers=auditor).data))
+    assert [image for page in reader.pages for image in page.images], "sources and uses chart"
