@@ -54,6 +54,13 @@ def header(data: ReportData) -> dict[str, Any]:
         "generated_at": plain(data.generated_at),
         "generated_by": data.generated_by,
         "audit_chain_head": {"seq": seq, "hash": digest},
+        "latest_checkpoint": None
+        if data.checkpoint is None
+        else {
+            "seq": data.checkpoint[0],
+            "hash": data.checkpoint[1],
+            "signed_at": plain(data.checkpoint[2]),
+        },
     }
 
 
@@ -184,10 +191,15 @@ def render_xlsx(data: ReportData, progress: Progress | None = None) -> bytes:
         if key == "audit_chain_head":
             about.append(["audit_chain_seq", value["seq"]])
             about.append(["audit_chain_hash", value["hash"]])
+        elif key == "latest_checkpoint":
+            for part, text in (value or {"seq": "none signed yet"}).items():
+                about.append([f"latest_checkpoint_{part}", text])
         else:
             about.append([key, value])
     for key, value in _flat_notes(data.notes):
         about.append([key, value])
+    for n, text in enumerate(data.report.explanation, 1):
+        about.append([f"how_to_read_{n}", text])
     about.column_dimensions["A"].width = 24
     about.column_dimensions["B"].width = 70
     if progress:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ from ledger.audit.services import verify_chain
 from ledger.auth.models import User
 from ledger.committee.models import SpendingRequest, Vote
 from ledger.compliance.models import Refusal, Restriction
+from ledger.db import get_or_404
 from ledger.disbursements.models import Disbursement
 from ledger.funding.models import Donor, Pledge
 from ledger.journal import services as j
@@ -32,6 +34,7 @@ from ledger.reports.registry import (
     Report,
     percent,
     register,
+    to_decimal,
 )
 from ledger.reports.services import fund_position
 from ledger.screening.models import ReviewCase
@@ -904,18 +907,22 @@ def _donor_trace(ctx: QueryContext) -> QueryResult:
     contribution add up to its base amount; all rows add up to the contributions."""
     from ledger.funding.trace import donor_trace
 
-    donors = ctx.session.scalars(
-        select(Donor)
-        .where(Donor.id.in_(select(Pledge.donor_id).where(Pledge.fund_id == ctx.fund_id)))
-        .order_by(Donor.name, Donor.id)
-    ).all()
+    stmt = select(Donor).where(
+        Donor.id.in_(select(Pledge.donor_id).where(Pledge.fund_id == ctx.fund_id))
+    )
+    if ctx.donor_id is not None:
+        # One donor's statement.
+        get_or_404(ctx.session, Donor, ctx.donor_id)
+        stmt = stmt.where(Donor.id == ctx.donor_id)
+    donors = ctx.session.scalars(stmt.order_by(Donor.name, Donor.id)).all()
+    traces = {donor.id: donor_trace(ctx.session, donor, ctx.as_of) for donor in donors}
 
     def cents(text: str) -> int:
         return int(text.replace(".", "").replace("-", "")) * (-1 if text.startswith("-") else 1)
 
     def rows() -> Iterator[dict[str, Any]]:
         for donor in donors:
-            trace = donor_trace(ctx.session, donor, ctx.as_of)
+            trace = traces[donor.id]
             for c in trace["contributions"]:
                 if c["fund_id"] != ctx.fund_id:
                     continue
@@ -929,6 +936,8 @@ def _donor_trace(ctx: QueryContext) -> QueryResult:
                         **base,
                         "use": use["kind"],
                         "project": use["project"],
+                        "sector": use["sector"],
+                        "location": use["location"],
                         "payee": use["payee"],
                         "spending_request_id": use["spending_request_id"],
                         "disbursement_id": use.get("disbursement_id"),
@@ -938,7 +947,66 @@ def _donor_trace(ctx: QueryContext) -> QueryResult:
                 if cents(c["free"]):
                     yield {**base, "use": "free", "base_amount": cents(c["free"])}
 
-    return rows(), {}
+    notes: dict[str, Any] = {}
+    if ctx.donor_id is not None and donors:
+        notes["statement"] = _donor_statement(ctx, donors[0], traces[donors[0].id])
+    return rows(), notes
+
+
+def _donor_statement(ctx: QueryContext, donor: Donor, trace: dict[str, Any]) -> dict[str, Any]:
+    """What a donor's statement says above its table: pledged, received, disbursed,
+    still committed and free, in the fund's base currency; and each earmark, with
+    whether every use of its money kept to it."""
+    fund = ctx.fund
+    assert fund is not None
+    pledges = ctx.session.scalars(
+        select(Pledge).where(Pledge.fund_id == fund.id, Pledge.donor_id == donor.id)
+    ).all()
+    if ctx.as_of is not None:
+        pledges = [p for p in pledges if p.pledged_on <= ctx.as_of]
+    mine = [c for c in trace["contributions"] if c["fund_id"] == fund.id]
+    cur = fund.base_currency
+
+    def summed(key: str) -> str:
+        return str(sum((Decimal(c[key]) for c in mine), Decimal(0)))
+
+    statement: dict[str, Any] = {
+        "donor": f"{donor.name} ({donor.country})",
+        "pledged": f"{to_decimal(sum(p.base_amount_minor for p in pledges), cur):,} {cur}",
+        "received": f"{Decimal(summed('base_amount')):,} {cur}",
+        "disbursed": f"{Decimal(summed('disbursed')):,} {cur}",
+        "still committed": f"{Decimal(summed('committed')):,} {cur}",
+        "free": f"{Decimal(summed('free')):,} {cur}",
+    }
+    by_pledge = {c["pledge_id"]: c for c in mine}
+    for pledge in pledges:
+        earmark = {
+            k: v
+            for k, v in (
+                ("sector", pledge.earmark_sector),
+                ("location", pledge.earmark_location),
+                ("project", pledge.earmark_project_id),
+            )
+            if v is not None
+        }
+        if not earmark:
+            continue
+        uses = [u for c in mine if c["pledge_id"] == pledge.id for u in c["uses"]]
+        kept = all(
+            (earmark.get("sector") in (None, u["sector"]))
+            and (earmark.get("location") in (None, u["location"]))
+            and (earmark.get("project") in (None, u["project_id"]))
+            for u in uses
+        )
+        said = ", ".join(
+            f"{k} {SECTOR_LABELS.get(str(v), v) if k == 'sector' else v}"
+            for k, v in earmark.items()
+        )
+        verdict = "honoured: every use kept to it" if kept else "NOT honoured"
+        statement[f"earmark of pledge {pledge.id}"] = f"{said}; {len(uses)} uses, {verdict}" + (
+            "" if pledge.id in by_pledge else " (nothing received yet)"
+        )
+    return statement
 
 
 register(
@@ -953,6 +1021,8 @@ register(
             Column("received_on", "Received on"),
             Column("use", "Use"),
             Column("project", "Project"),
+            Column("sector", "Sector", labels=SECTOR_LABELS),
+            Column("location", "Location"),
             Column("payee", "Payee"),
             Column("spending_request_id", "Request id", "int"),
             Column("disbursement_id", "Disbursement id", "int"),
@@ -960,5 +1030,28 @@ register(
             _base("base_amount", "Amount (base)"),
         ),
         query=_donor_trace,
+        explanation=(
+            "Each row is a part of one of the donor's contributions: what it paid "
+            "(disbursed: the project, its sector and location, the payee, the "
+            "disbursement and the date), what it still backs (committed: approved by "
+            "the committee, not yet paid), or what is still free. The rows of a "
+            "contribution add up to the contribution, in the fund's base currency.",
+            "How money is attributed. When the committee approves a request, the "
+            "ledger reserves received money for it, contribution by contribution, "
+            "and keeps the record: first money earmarked for exactly that project, "
+            "then money earmarked for its sector and location, then for its sector or "
+            "its location, and only then money given without an earmark; within each, "
+            "the money received first is used first. Money pledged but not yet "
+            "received never backs an approval.",
+            "A payment is attributed to the contributions that back its request, in "
+            "the order they were reserved. A payment returned by the bank gives the "
+            "money back to the same contributions; money returned to a donor leaves "
+            "the fund on the date it was returned, and a statement as of an earlier "
+            "date still shows it received.",
+            "The statement is generated from the ledger's books at the audit chain "
+            "head shown on its cover; the latest signed checkpoint lets anyone check, "
+            "with the fund's public key, that the records behind it were not changed "
+            "afterwards.",
+        ),
     )
 )

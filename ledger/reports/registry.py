@@ -68,6 +68,7 @@ class ReportParams:
     fund_id: int | None = None
     as_of: dt.date | None = None
     generated_by: str | None = None
+    donor_id: int | None = None  # the donor trace: one donor's statement
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class QueryContext:
     session: Session
     fund: Fund | None
     as_of: dt.date | None
+    donor_id: int | None = None
 
     @property
     def fund_id(self) -> int:
@@ -107,6 +109,9 @@ class Report:
     total_by: str | None = None
     charts: tuple[Chart, ...] = ()
     landscape: bool = True
+    # A page in plain words after the cover (PDF) and in the "About" sheet (XLSX):
+    # how to read the figures.
+    explanation: tuple[str, ...] = ()
 
 
 @dataclass
@@ -122,6 +127,9 @@ class ReportData:
     rows: list[dict[str, Any]]
     totals: list[dict[str, Any]]
     notes: dict[str, Any] = field(default_factory=dict)
+    # The latest signed checkpoint of the audit chain when the report was made:
+    # (seq, hash, signed at), or None before the first.
+    checkpoint: tuple[int, str, dt.datetime] | None = None
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -187,6 +195,17 @@ def chain_head(session: Session) -> tuple[int, str]:
     return int(head[0]), str(head[1])
 
 
+def latest_checkpoint(session: Session) -> tuple[int, str, dt.datetime] | None:
+    from ledger.audit.models import AuditCheckpoint
+
+    row = session.execute(
+        select(AuditCheckpoint.seq, AuditCheckpoint.hash, AuditCheckpoint.signed_at)
+        .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]), row[2])
+
+
 def build(session: Session, name: str, params: ReportParams) -> ReportData:
     """Run report ``name`` and shape it for every format: exact amounts, totals."""
     report = get_report(name)
@@ -195,7 +214,7 @@ def build(session: Session, name: str, params: ReportParams) -> ReportData:
         fund = get_or_404(session, Fund, params.fund_id)
     elif report.needs_fund:
         raise ValidationFailed("fund_id", "Missing data for required field.")
-    raw_rows, notes = report.query(QueryContext(session, fund, params.as_of))
+    raw_rows, notes = report.query(QueryContext(session, fund, params.as_of, params.donor_id))
     data = ReportData(
         report=report,
         fund_id=fund.id if fund else None,
@@ -208,6 +227,7 @@ def build(session: Session, name: str, params: ReportParams) -> ReportData:
         rows=[],
         totals=[],
         notes=notes,
+        checkpoint=latest_checkpoint(session),
     )
     money = [c for c in report.columns if c.kind == "money"]
     summed = [c for c in money if c.total]

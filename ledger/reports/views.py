@@ -9,6 +9,7 @@ registry's, like every report); ``GET /reports/iati`` is the IATI 2.03 export.
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
@@ -17,7 +18,7 @@ from ledger.api import AsOfArgs, Blueprint, Id, problems
 from ledger.auth.access import current_user, requires
 from ledger.db import db, get_or_404
 from ledger.errors import NotFound, ValidationFailed
-from ledger.funding.models import Donor, Fund
+from ledger.funding.models import Donor, Fund, Pledge
 from ledger.funding.schemas import DonorTraceSchema
 from ledger.funding.trace import donor_trace
 from ledger.journal.services import trial_balance
@@ -123,6 +124,10 @@ class ChainHeadSchema(ma.Schema):
     hash = fields.String()
 
 
+class CheckpointRefSchema(ChainHeadSchema):
+    signed_at = fields.String()
+
+
 class ReportSchema(ma.Schema):
     """A report as a table: the same rows and totals as its CSV, XLSX and PDF."""
 
@@ -135,6 +140,11 @@ class ReportSchema(ma.Schema):
     generated_at = fields.String()
     generated_by = fields.String(allow_none=True)
     audit_chain_head = fields.Nested(ChainHeadSchema)
+    latest_checkpoint = fields.Nested(
+        CheckpointRefSchema,
+        allow_none=True,
+        metadata={"description": "The latest signed checkpoint of the chain, if any"},
+    )
     columns = fields.List(fields.Nested(ReportColumnSchema))
     rows = fields.List(fields.Dict(), metadata={"description": "Amounts are decimal strings"})
     totals = fields.List(fields.Dict())
@@ -152,7 +162,9 @@ def export(name: str, args: dict[str, Any]) -> Response:
     """Run report ``name`` and answer it in the format asked for."""
     get_report(name)  # an unknown name is a 404 before anything else
     fmt = choose_format(args.get("format"), request.accept_mimetypes)
-    params = ReportParams(args.get("fund_id"), args.get("as_of"), current_user().name)
+    params = ReportParams(
+        args.get("fund_id"), args.get("as_of"), current_user().name, args.get("donor_id")
+    )
     data = build(db.session, name, params)
     response = Response(render(data, fmt), mimetype=MEDIA_TYPES[fmt])
     if fmt != "json":
@@ -235,7 +247,12 @@ class IatiExport(MethodView):
 
 
 class DonorTraceArgs(ReportArgs):
-    donor_id = Id(metadata={"description": "One donor's trace, across funds (JSON)"})
+    donor_id = Id(
+        metadata={
+            "description": "One donor's trace, across funds (JSON); in CSV, XLSX or PDF, "
+            "the donor's statement for the fund"
+        }
+    )
 
     @ma.validates_schema
     def _who(self, data: dict[str, Any], **kw: Any) -> None:
@@ -261,8 +278,20 @@ class DonorTrace(MethodView):
         if "donor_id" in args and not _wants_table(args):
             donor = get_or_404(db.session, Donor, args["donor_id"])
             return donor_trace(db.session, donor, args["as_of"])
+        if "fund_id" not in args and "donor_id" in args:
+            # A donor's statement: of the one fund it pledged to.
+            get_or_404(db.session, Donor, args["donor_id"])
+            funds = db.session.scalars(
+                sa.select(Pledge.fund_id).where(Pledge.donor_id == args["donor_id"]).distinct()
+            ).all()
+            if len(funds) == 1:
+                args = {**args, "fund_id": funds[0]}
         if "fund_id" not in args:
-            raise ValidationFailed("fund_id", "The table form is per fund: name the fund.")
+            raise ValidationFailed(
+                "fund_id",
+                "The table form is per fund: name the fund (the donor's statement "
+                "of one fund, with donor_id).",
+            )
         return export("donor-trace", args)
 
 

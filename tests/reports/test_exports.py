@@ -143,3 +143,48 @@ def test_people_read_labels_and_machines_read_codes(runner, client):
     position = "/api/v1/reports/fund-position?fund_id=1&format=pdf"
     reader = pypdf.PdfReader(io.BytesIO(client.get(position, headers=auditor).data))
     assert [image for page in reader.pages for image in page.images], "sources and uses chart"
+
+
+def test_a_donor_gets_its_own_statement_in_pdf_xlsx_and_csv(runner, client):
+    """Issue 25, item 4: the statement of one donor, as of a date: its pledges,
+    receipts and where they went, its earmark honoured, the chain head and the
+    latest signed checkpoint, a page in plain words; the table form filters by
+    donor_id."""
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    auditor = {"Authorization": "Bearer demo-auditor-token"}
+    donors = client.get("/api/v1/donors", headers=auditor).get_json()["items"]
+    us = next(d for d in donors if d["name"] == "United States of America")
+    base = f"/api/v1/reports/donor-trace?donor_id={us['id']}&as_of=2021-12-31"
+
+    csv_text = client.get(f"{base}&format=csv", headers=auditor).get_data(as_text=True)
+    data_rows = [line for line in csv_text.splitlines() if line.startswith("data,")]
+    assert data_rows and all("United States of America" in line for line in data_rows)
+
+    response = client.get(f"{base}&format=pdf", headers=auditor)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = " ".join(
+        " ".join(
+            page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages
+        ).split()
+    )
+    for said in (
+        "United States of America (US)",
+        "pledged 40,000,000.00 USD",
+        "received 8,000,000.00 USD",
+        "Water and sanitation",
+        "honoured: every use kept to it",
+        "Latest signed checkpoint",
+        "How to read it",
+        "earmarked for exactly that project",
+    ):
+        assert said in text, said
+    assert "State of Qatar" not in text
+
+    book = load_workbook(io.BytesIO(client.get(f"{base}&format=xlsx", headers=auditor).data))
+    donors_in_table = {r[0] for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    named = {d for d in donors_in_table if d and not str(d).startswith("Total")}
+    assert named == {"United States of America"}
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True)}
+    assert about["statement.received"] == "8,000,000.00 USD"
+    assert about["latest_checkpoint_seq"] == "none signed yet"
+    assert "how_to_read_2" in about
