@@ -326,7 +326,10 @@ def chart_png(data: ReportData, chart: Chart) -> bytes | None:
         values = [float(sums[label][key]) for label in labels]
         positions = [x + (i - (len(chart.series) - 1) / 2) * width for x in range(len(labels))]
         ax.bar(positions, values, width, label=titles.get(key, key))
-    ax.set_xticks(range(len(labels)), [_short(label) for label in labels], rotation=20, ha="right")
+    # Arabic labels shaped and in display order, as in the table (matplotlib draws
+    # glyphs left to right too).
+    shown_labels = [shown(_short(label)) for label in labels]
+    ax.set_xticks(range(len(labels)), shown_labels, rotation=20, ha="right")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / 1e6:,.1f}M"))
     ax.set_ylabel(f"{data.base_currency or ''} (millions)")
     ax.set_title(chart.title)
