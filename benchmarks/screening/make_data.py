@@ -380,12 +380,15 @@ def category(a: str, b: str, note: str) -> str:
     order; ``transliteration``: parts spelled differently (another
     romanisation); ``partial_name``: one name is the other with parts left out;
     ``original_script``: one side in another script; ``evasion``: a listed name
-    spaced, dotted, split or hidden behind invisible characters; ``logographic_reading``:
+    spaced, dotted, split or hidden behind invisible characters; ``legal_form``: an
+    organisation's legal form written another way; ``logographic_reading``:
     Chinese characters read as Japanese or Korean; ``translation_or_unrelated_alias``:
     not a variant of one name (a translation, another name the list gives).
     """
     if note.startswith("evasion:"):
         return "evasion"
+    if note.startswith("legal form:"):
+        return "legal_form"
     if (a, b) in NOT_A_VARIANT:
         return "translation_or_unrelated_alias"
     if (a, b) in PARTIAL:
@@ -446,6 +449,41 @@ def evasions(entries: list[ListEntry], rng: random.Random) -> list[tuple[str, st
         for form, write in EVASION_FORMS.items():
             out.append((name, write(words), 1, f"evasion: {form}"))
     return out
+
+
+# A legal form as lists write it, and how a payee's papers may write it instead.
+LEGAL_FORMS = (
+    ("CO., LTD.", "Company Limited"),
+    ("COMPANY LIMITED", "Co. Ltd"),
+    ("LIMITED LIABILITY COMPANY", "LLC"),
+    ("S.A. DE C.V.", "SA de CV"),
+    ("CORPORATION", "Corp."),
+    ("LIMITED", "Ltd."),
+    ("LTD", "Limited"),
+    ("LLC", "L.L.C."),
+    ("GMBH", "Gesellschaft mit beschränkter Haftung"),
+    ("JOINT STOCK COMPANY", "JSC"),
+    ("S.A.", "Sociedad Anonima"),
+    ("INC", "Incorporated"),
+)
+
+
+def legal_forms(entries: list[ListEntry], rng: random.Random) -> list[tuple[str, str, int, str]]:
+    """Up to 60 listed organisations whose name ends in a legal form, each with the
+    form written another way: true pairs of the ``legal_form`` category."""
+    found = []
+    for e in entries:
+        if e.kind != "organization":
+            continue
+        for listed, other in LEGAL_FORMS:
+            match = re.search(rf"(?i)[ ,]+{re.escape(listed)}\.?$", e.name)
+            if match:
+                found.append((e.name, e.name[: match.start()] + " " + other))
+                break
+    return [
+        (a, b, 1, "legal form: written another way")
+        for a, b in rng.sample(sorted(set(found)), min(60, len(found)))
+    ]
 
 
 def main() -> None:
@@ -550,6 +588,10 @@ def main() -> None:
     # matcher but not from a reader. Drawn from a generator of its own, so that
     # the pairs above stay as they were.
     pairs += evasions(entries, random.Random(SEED + 7))
+
+    # 8. Organisations' legal forms written another way (LTD / LIMITED, S.A. DE C.V.
+    # / SA DE CV, LLC / LIMITED LIABILITY COMPANY), from listed organisations' names.
+    pairs += legal_forms(entries, random.Random(SEED + 8))
 
     with (HERE / "pairs.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)

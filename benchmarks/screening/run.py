@@ -31,6 +31,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -109,6 +110,29 @@ def recall_by_category(
         for key in keys:
             found, total = out.get(key, (0, 0))
             out[key] = (found + (score >= threshold), total + 1)
+    return out
+
+
+_SCRIPTS = (
+    ("Arabic", re.compile("[\u0600-\u06ff\u0750-\u077f]")),
+    ("Cyrillic", re.compile("[\u0400-\u04ff]")),
+    ("Hebrew", re.compile("[\u0590-\u05ff]")),
+    ("Chinese/Japanese", re.compile("[\u3040-\u30ff\u4e00-\u9fff]")),
+    ("Korean", re.compile("[\uac00-\ud7a3]")),
+)
+
+
+def recall_by_script(
+    pairs: Sequence[tuple[str, str, int, str]], scores: Sequence[float], threshold: float
+) -> dict[str, tuple[int, int]]:
+    """The original-script pairs' recall by the script of their non-Latin side."""
+    out: dict[str, tuple[int, int]] = {}
+    for (a, b, label, kind), score in zip(pairs, scores, strict=True):
+        if not label or kind != "original_script":
+            continue
+        script = next((n for n, pattern in _SCRIPTS if pattern.search(a + b)), "other")
+        found, total = out.get(script, (0, 0))
+        out[script] = (found + (score >= threshold), total + 1)
     return out
 
 
@@ -239,6 +263,8 @@ def main() -> None:
           f" {share:.3f} ({matchable_found}/{matchable_total})")  # fmt: skip
     for kind, (found, total) in sorted(by_kind.items()):
         print(f"  {kind:32} {found:4}/{total:<4} recall {found / total:.3f}")
+    for script, (found, total) in sorted(recall_by_script(pairs, ours, threshold).items()):
+        print(f"  original script: {script:15} {found:4}/{total:<4} recall {found / total:.3f}")
     for label, items in (("missed", q.false_negatives), ("false alarm", q.false_positives)):
         for a, b, note, s in items[: args.show_errors]:
             print(f"  {label}: {s:.3f}  {a!r} ~ {b!r}  [{note}]")
@@ -351,6 +377,11 @@ def main() -> None:
         for kind, (found, total) in sorted(by_kind.items()):
             other = theirs.get(kind, (0, total))[0]
             print(f"  {kind:32} {found / total:.3f}  logic-v2 {other / total:.3f}  ({total} pairs)")
+        ours_by_script = recall_by_script(pairs, ours, threshold)
+        for script, (other, total) in sorted(recall_by_script(pairs, scores, 0.7).items()):
+            found = ours_by_script[script][0]
+            print(f"  original script: {script:15} {found / total:.3f}  logic-v2"
+                  f" {other / total:.3f}  ({total} pairs)")  # fmt: skip
         rows.append(
             ("logic-v2 (pairs only)", f"{lb.threshold:.2f}", f"{lb.precision:.3f}",
              f"{lb.recall:.3f}", f"{lb.f1:.3f}", "-", f"{per_pair:.2f}/pair", "-")
