@@ -75,6 +75,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # rate-limited and answered with the security headers.
     ops.init_app(app)
 
+    from ledger import console
+
+    console.init_app(app)
+
     from ledger.auth.access import load_user
 
     app.before_request(load_user)

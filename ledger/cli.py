@@ -123,6 +123,24 @@ def users_create(name: str, roles: tuple[str, ...], institution: str | None, cha
     click.echo(token)
 
 
+@users_cli.command("invite")
+@click.argument("name")
+def users_invite(name: str) -> None:
+    """A one-time link with which user NAME sets a console password; printed alone
+    on the last line (valid INVITATION_HOURS; only its hash is kept)."""
+    from ledger.auth.passwords import invite
+    from ledger.errors import NotFound
+
+    with db.transaction() as session:
+        try:
+            token = invite(session, None, user_name=name)
+        except NotFound as exc:
+            raise click.UsageError(exc.detail) from None
+    base = str(current_app.config["CONSOLE_BASE_URL"]).rstrip("/")
+    click.echo(f"valid {current_app.config['INVITATION_HOURS']} hours, once:")
+    click.echo(f"{base}/console/invitations/{token}")
+
+
 @users_cli.command("list")
 def users_list() -> None:
     """List users and their roles."""
@@ -171,14 +189,15 @@ def tokens_revoke(token_id: int) -> None:
 @click.option("--if-empty", is_flag=True, help="Only into a database with no fund yet.")
 def demo_load(if_empty: bool) -> None:
     """Load the 2021 Gaza demo fund and print the demo users' tokens."""
-    from ledger.demo import DEMO_TOKENS, load_demo
+    from ledger.demo import DEMO_TOKENS, demo_password, load_demo
 
     with db.transaction() as session:
         loaded = load_demo(session, current_app.extensions["ledger.quorum_policy"], if_empty)
     click.echo("demo data loaded" if loaded else "demo data already present")
-    click.echo("demo users and their tokens (for the README's examples):")
+    base = str(current_app.config["CONSOLE_BASE_URL"]).rstrip("/")
+    click.echo(f"demo users: their API tokens, and their console passwords ({base}/):")
     for name, (token, roles) in DEMO_TOKENS.items():
-        click.echo(f"  {name:<22} {roles:<34} {token}")
+        click.echo(f"  {name:<22} {roles:<34} {token:<26} {demo_password(name)}")
 
 
 @audit_cli.command("verify")

@@ -29,6 +29,20 @@ class Defaults:
     # A group of review cases larger than this is cleared only once a second
     # compliance officer approves (ledger/screening/triage.py).
     TRIAGE_SECOND_OFFICER_ABOVE = 25
+    # The console (ledger/console): sessions signed with SECRET_KEY (set it, or a key
+    # is made once in instance/secret_key); signed out after this many idle minutes.
+    SECRET_KEY: str | None = None
+    CONSOLE_IDLE_MINUTES = 30
+    # Where the console is reached, for the links the CLI prints (invitations).
+    CONSOLE_BASE_URL = "http://127.0.0.1:5000"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set true where the console is served over HTTPS
+    # Console passwords (ledger/auth/passwords.py).
+    INVITATION_HOURS = 72
+    PASSWORD_MIN_LENGTH = 12
+    SIGN_IN_MAX_FAILURES = 5
+    SIGN_IN_LOCKOUT_MINUTES = 15
     # Request bodies larger than this are refused with 413 payload_too_large.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

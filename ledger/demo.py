@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.auth.models import User
+from ledger.auth.passwords import set_password
 from ledger.auth.services import create_user
 from ledger.auth.tokens import issue_token
 from ledger.committee.policy import QuorumPolicy
@@ -57,6 +58,12 @@ DEMO_TOKENS: dict[str, tuple[str, str]] = {
     "member-eu": ("demo-member-eu-token", "committee_member (EU)"),
     "member-qatar": ("demo-member-qatar-token", "committee_member (Qatar)"),
 }
+
+
+def demo_password(name: str) -> str:
+    """The demo user's console password (as well known as its token: demo only)."""
+    return f"demo-{name}-password"
+
 
 _USERS: list[tuple[str, list[str], str | None, bool]] = [
     ("admin", ["admin"], None, False),
@@ -122,6 +129,7 @@ def _tell(session: Session, policy: QuorumPolicy, on: Any) -> None:
             session, None, name=name, roles=roles, institution=institution, is_chair=chair
         )
         issue_token(session, u[name], token=DEMO_TOKENS[name][0])
+        set_password(session, u[name], demo_password(name))
 
     fund = create_fund(
         session,

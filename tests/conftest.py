@@ -101,7 +101,14 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="session")
 def _app(database_url: str) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "DB_POOL_SIZE": 20})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "DB_POOL_SIZE": 20,
+            "SECRET_KEY": "tests-only-secret-key",
+        }
+    )
     yield app
     app.extensions["ledger.db"].engine.dispose()
 

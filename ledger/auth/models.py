@@ -98,3 +98,32 @@ class Caller:
 
     def has_role(self, *roles: str) -> bool:
         return any(r in roles for r in self.roles)
+
+
+class Credential(Base):
+    """A user's console password (argon2id) and sign-in failures: one row a user,
+    apart from ``users`` so that no audit snapshot of a user carries it."""
+
+    __tablename__ = "user_credentials"
+    __audit_omit__ = frozenset({"password_hash"})
+
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    password_set_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+
+
+class Invitation(Base):
+    """A one-time link an admin issues (``flask --app wsgi users invite NAME``) with
+    which a user sets their console password. Only its sha256 is kept."""
+
+    __tablename__ = "invitations"
+    __audit_omit__ = frozenset({"token_hash"})
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    expires_at: Mapped[Timestamp]
+    used_at: Mapped[dt.datetime | None]

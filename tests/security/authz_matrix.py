@@ -39,6 +39,17 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/static/<path:filename>"): PUBLIC,
+    # ----------------------------------------------------------- the console
+    # Its pages open to a signed-in session (a password), not to an API token; at
+    # the token's door they are public (a presented token must still be valid).
+    ("GET", "/"): PUBLIC,
+    ("GET", "/console/"): PUBLIC,
+    ("GET", "/console/sign-in"): PUBLIC,
+    ("POST", "/console/sign-in"): PUBLIC,
+    ("POST", "/console/sign-out"): PUBLIC,
+    ("GET", "/console/invitations/<token>"): PUBLIC,
+    ("POST", "/console/invitations/<token>"): PUBLIC,
+    ("GET", "/console/static/<path:filename>"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),

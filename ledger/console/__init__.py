@@ -1,0 +1,83 @@
+"""The console: the same application, in a browser, for those who do not write
+scripts (SPEC §8; issue 24). Server-rendered with Jinja; every page calls the same
+services as the API, so no rule lives in a view or a template.
+
+Sign-in is a session (Flask-Login): a password set through a one-time invitation
+(``ledger.auth.passwords``), a cookie that is HttpOnly, SameSite=Lax and Secure
+where served over HTTPS, signed out after ``CONSOLE_IDLE_MINUTES`` idle; every
+form carries a CSRF token (Flask-WTF). API tokens keep working for scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+from flask_login import LoginManager
+from werkzeug.wrappers import Response
+
+from ledger.auth.models import User
+from ledger.db import db
+
+# Pages may load the console's own style sheet and post their forms to the console.
+CONSOLE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class ConsoleUser:
+    """The signed-in user as Flask-Login wants it: an id and the user's row."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+        self.name = user.name
+        self.roles = user.roles
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def _secret_key(app: Flask) -> str:
+    """SECRET_KEY from the config, or one made once for this instance (0600)."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(
+        minutes=int(app.config["CONSOLE_IDLE_MINUTES"])
+    )
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True  # idle, not absolute, expiry
+
+    login = LoginManager(app)
+    login.login_view = "console.sign_in"
+    login.login_message = "Sign in to continue."
+
+    @login.user_loader
+    def _load(user_id: str) -> ConsoleUser | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return ConsoleUser(user) if user is not None and user.active else None
+
+    from ledger.console.views import bp
+
+    app.register_blueprint(bp)
+
+    @app.get("/")
+    def _root() -> Response:
+        return redirect(url_for("console.home"))
