@@ -121,3 +121,7 @@ def test_the_project_installs_without_a_c_compiler(tmp_path: Path) -> None:
     assert not [p.name for p in package.iterdir() if p.suffix in (".so", ".pyd", ".sha256")]
     assert installed["score"] == score_names(*PAIR)
     assert installed["score"] > 0.8
+    # The console's templates and style sheet are installed with the package.
+    console = package.parent / "console"
+    assert (console / "templates" / "console" / "sign_in.html").is_file()
+    assert (console / "static" / "console.css").is_file()
