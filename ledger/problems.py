@@ -92,7 +92,10 @@ def _validation_fields(data: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
-def handle_ledger_error(error: LedgerError) -> Response:
+def settle(error: LedgerError, actor: Any) -> None:
+    """Undo the refused work; keep a refusal (with what must survive it, such as a
+    review case opened at the moment of payment), committed on its own. The API's
+    error handler and the console both end a refused act here."""
     from ledger.db import db
 
     session = db.session
@@ -103,11 +106,15 @@ def handle_ledger_error(error: LedgerError) -> Response:
         try:
             for action in error.deferred:
                 action(session)
-            record_refusal(session, getattr(g, "user", None), error)
+            record_refusal(session, actor, error)
             session.commit()
         except Exception:  # the refusal itself must still be answered
             session.rollback()
             log.exception("could not record refused attempt")
+
+
+def handle_ledger_error(error: LedgerError) -> Response:
+    settle(error, getattr(g, "user", None))
     return problem(
         error.status, error.code, error.title, error.detail, errors=error.errors, **error.extra
     )

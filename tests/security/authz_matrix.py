@@ -50,6 +50,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/invitations/<token>"): PUBLIC,
     ("POST", "/console/invitations/<token>"): PUBLIC,
     ("GET", "/console/static/<path:filename>"): PUBLIC,
+    ("GET", "/console/queue"): PUBLIC,
+    ("GET", "/console/requests/<int:request_id>"): PUBLIC,
+    ("POST", "/console/requests/<int:request_id>/vote"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),

@@ -1,0 +1,158 @@
+"""The committee member's pages: the queue, a request with what a vote needs to
+know, and the vote (issue 24, item 2). Every fact comes from the services the API
+calls: ``member_queue``, ``quorum_view``, ``recusal_for``, ``payment_blocks``,
+``cast_vote``; a refused vote shows the service's own reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from ledger.auth.models import User
+from ledger.committee import services
+from ledger.committee.models import SpendingRequest
+from ledger.compliance.payability import payment_blocks
+from ledger.console.views import bp
+from ledger.db import db, get_or_404
+from ledger.errors import LedgerError
+from ledger.money import Money
+from ledger.payees.models import Payee
+from ledger.problems import settle
+from ledger.projects.models import SECTOR_LABELS, Project
+
+READERS = ("committee_member", "admin", "auditor", "clerk", "treasurer", "compliance")
+
+
+class VoteForm(FlaskForm):  # type: ignore[misc]
+    decision = RadioField(
+        "Your vote",
+        choices=[SelectChoice("approve", "Approve"), SelectChoice("reject", "Reject")],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField("Comment", validators=[DataRequired(), Length(max=2000)])
+
+
+def _allowed(*roles: str) -> None:
+    if not any(role in current_user.roles for role in roles):
+        abort(403)
+
+
+@bp.get("/queue")
+@login_required
+def queue() -> str:
+    """The requests that wait for my vote, the soonest to expire first."""
+    _allowed("committee_member")
+    waiting = services.member_queue(db.session, current_user.user)
+    return render_template("console/queue.html", requests=[_summary(r) for r in waiting])
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def request_page(request_id: int) -> str:
+    _allowed(*READERS)
+    request = get_or_404(db.session, SpendingRequest, request_id)
+    return render_template("console/request.html", **_page(request), form=VoteForm())
+
+
+@bp.post("/requests/<int:request_id>/vote")
+@login_required
+def vote(request_id: int) -> Any:
+    _allowed("committee_member")
+    form = VoteForm()
+    request = get_or_404(db.session, SpendingRequest, request_id)
+    if not form.validate_on_submit():
+        return render_template("console/request.html", **_page(request), form=form), 422
+    policy = current_app.extensions["ledger.quorum_policy"]
+    try:
+        decided, _vote, _outcome = services.cast_vote(
+            db.session,
+            current_user.user,
+            policy,
+            request_id=request_id,
+            decision=form.decision.data,
+            comment=form.comment.data,
+        )
+    except LedgerError as refused:
+        settle(refused, current_user.user)  # as the API does: the refusal is kept
+        request = get_or_404(db.session, SpendingRequest, request_id)
+        flash(refused.detail, "error")
+        return render_template("console/request.html", **_page(request), form=form), refused.status
+    flash(f"Your vote is recorded: the request is {decided.status}.", "info")
+    return redirect(url_for("console.request_page", request_id=request_id))
+
+
+def _summary(request: SpendingRequest) -> dict[str, Any]:
+    project = db.session.get(Project, request.project_id)
+    payee = db.session.get(Payee, request.payee_id)
+    return {
+        "id": request.id,
+        "purpose": request.purpose,
+        "amount": f"{Money(request.amount_minor, request.currency)} {request.currency}",
+        "project": project.name if project else "",
+        "payee": payee.name if payee else "",
+        "expires_at": request.expires_at,
+    }
+
+
+def _page(request: SpendingRequest) -> dict[str, Any]:
+    """Everything the request page shows, from the services."""
+    session = db.session
+    policy = current_app.extensions["ledger.quorum_policy"]
+    fund = request.fund
+    project = get_or_404(session, Project, request.project_id)
+    payee = get_or_404(session, Payee, request.payee_id)
+    quorum = services.quorum_view(session, policy, request)
+    recusal = services.recusal_for(session, request)
+    members = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_([v.member_id for v in request.votes]))
+        )
+    }
+    me = current_user.user
+    voted = any(v.member_id == me.id for v in request.votes)
+    why_not = None
+    if "committee_member" not in current_user.roles:
+        why_not = "Only committee members vote."
+    elif me.id in recusal.recused_member_ids:
+        why_not = (
+            "You declared a conflict of interest with this payee (or a party behind it): "
+            "you are recused from its requests."
+        )
+    elif voted:
+        why_not = "You have voted on this request."
+    elif request.submitted_by == me.id:
+        why_not = "You submitted this request."
+    elif request.current_status != "pending":
+        why_not = f"The request is {request.current_status}."
+    return {
+        "request": request,
+        "fund": fund,
+        "project": project,
+        "sector": SECTOR_LABELS.get(project.sector, project.sector),
+        "payee": payee,
+        "amount": f"{Money(request.amount_minor, request.currency)} {request.currency}",
+        "base": f"{Money(request.base_amount_minor, fund.base_currency)} {fund.base_currency}",
+        "quorum": quorum,
+        "votes": [
+            {
+                "member": members[v.member_id].name if v.member_id in members else v.member_id,
+                "institution": v.institution,
+                "chair": v.is_chair,
+                "decision": v.decision,
+                "comment": v.comment,
+                "cast_at": v.cast_at,
+            }
+            for v in request.votes
+        ],
+        "blocks": payment_blocks(session, payee),
+        "tranches": services.tranche_state(session, request),
+        "why_not": why_not,
+    }
