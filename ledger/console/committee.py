@@ -39,7 +39,7 @@ class VoteForm(FlaskForm):  # type: ignore[misc]
     comment = TextAreaField("Comment", validators=[DataRequired(), Length(max=2000)])
 
 
-def _allowed(*roles: str) -> None:
+def allowed(*roles: str) -> None:
     if not any(role in current_user.roles for role in roles):
         abort(403)
 
@@ -48,27 +48,27 @@ def _allowed(*roles: str) -> None:
 @login_required
 def queue() -> str:
     """The requests that wait for my vote, the soonest to expire first."""
-    _allowed("committee_member")
+    allowed("committee_member")
     waiting = services.member_queue(db.session, current_user.user)
-    return render_template("console/queue.html", requests=[_summary(r) for r in waiting])
+    return render_template("console/queue.html", requests=[request_summary(r) for r in waiting])
 
 
 @bp.get("/requests/<int:request_id>")
 @login_required
 def request_page(request_id: int) -> str:
-    _allowed(*READERS)
+    allowed(*READERS)
     request = get_or_404(db.session, SpendingRequest, request_id)
-    return render_template("console/request.html", **_page(request), form=VoteForm())
+    return render_template("console/request.html", **request_facts(request), form=VoteForm())
 
 
 @bp.post("/requests/<int:request_id>/vote")
 @login_required
 def vote(request_id: int) -> Any:
-    _allowed("committee_member")
+    allowed("committee_member")
     form = VoteForm()
     request = get_or_404(db.session, SpendingRequest, request_id)
     if not form.validate_on_submit():
-        return render_template("console/request.html", **_page(request), form=form), 422
+        return render_template("console/request.html", **request_facts(request), form=form), 422
     policy = current_app.extensions["ledger.quorum_policy"]
     try:
         decided, _vote, _outcome = services.cast_vote(
@@ -83,12 +83,13 @@ def vote(request_id: int) -> Any:
         settle(refused, current_user.user)  # as the API does: the refusal is kept
         request = get_or_404(db.session, SpendingRequest, request_id)
         flash(refused.detail, "error")
-        return render_template("console/request.html", **_page(request), form=form), refused.status
+        page = render_template("console/request.html", **request_facts(request), form=form)
+        return page, refused.status
     flash(f"Your vote is recorded: the request is {decided.status}.", "info")
     return redirect(url_for("console.request_page", request_id=request_id))
 
 
-def _summary(request: SpendingRequest) -> dict[str, Any]:
+def request_summary(request: SpendingRequest) -> dict[str, Any]:
     project = db.session.get(Project, request.project_id)
     payee = db.session.get(Payee, request.payee_id)
     return {
@@ -101,7 +102,7 @@ def _summary(request: SpendingRequest) -> dict[str, Any]:
     }
 
 
-def _page(request: SpendingRequest) -> dict[str, Any]:
+def request_facts(request: SpendingRequest) -> dict[str, Any]:
     """Everything the request page shows, from the services."""
     session = db.session
     policy = current_app.extensions["ledger.quorum_policy"]

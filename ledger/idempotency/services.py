@@ -11,6 +11,7 @@ stored: a refused request changes nothing, so retrying it is safe.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -183,3 +184,24 @@ def idempotent(view: F) -> F:
 
     wrapper._idempotent = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def once(
+    session: Session, user_id: int, key: str, act: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], bool]:
+    """Run ``act`` at most once for this user's ``key`` (a form's own key, made when
+    the form was shown): its answer (a JSON object), and whether it was replayed
+    from an earlier submission rather than done now. The console's money forms use
+    it as the API's ``@idempotent`` uses the header."""
+    fingerprint = request_fingerprint()
+    key_id = _claim(session, user_id, key, fingerprint)
+    if key_id is None:
+        stored = _find(session, user_id, key)
+        assert stored is not None
+        if stored.status_code is None or stored.response_body is None:
+            raise in_progress()
+        answer: dict[str, Any] = json.loads(stored.response_body)
+        return answer, True
+    done = act()
+    session.execute(_ANSWER, {"key_id": key_id, "status_code": 201, "body": json.dumps(done)})
+    return done, False

@@ -53,6 +53,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/queue"): PUBLIC,
     ("GET", "/console/requests/<int:request_id>"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/vote"): PUBLIC,
+    ("GET", "/console/payments"): PUBLIC,
+    ("GET", "/console/requests/<int:request_id>/pay"): PUBLIC,
+    ("POST", "/console/requests/<int:request_id>/pay"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
