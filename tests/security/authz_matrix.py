@@ -54,6 +54,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/requests/<int:request_id>"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/vote"): PUBLIC,
     ("GET", "/console/payments"): PUBLIC,
+    ("GET", "/console/review-cases"): PUBLIC,
+    ("POST", "/console/review-cases/decide"): PUBLIC,
     ("GET", "/console/requests/<int:request_id>/pay"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/pay"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
