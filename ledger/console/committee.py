@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from ledger.auth.models import User
 from ledger.committee import services
 from ledger.committee.models import SpendingRequest
 from ledger.compliance.payability import payment_blocks
-from ledger.console.views import bp
+from ledger.console.views import allowed, bp
 from ledger.db import db, get_or_404
 from ledger.errors import LedgerError
 from ledger.money import Money
@@ -37,11 +37,6 @@ class VoteForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired()],
     )
     comment = TextAreaField("Comment", validators=[DataRequired(), Length(max=2000)])
-
-
-def allowed(*roles: str) -> None:
-    if not any(role in current_user.roles for role in roles):
-        abort(403)
 
 
 @bp.get("/queue")

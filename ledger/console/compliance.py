@@ -13,8 +13,7 @@ from wtforms import HiddenField, IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from ledger.console.committee import allowed
-from ledger.console.views import bp
+from ledger.console.views import allowed, bp
 from ledger.db import db
 from ledger.errors import LedgerError
 from ledger.problems import settle

@@ -18,8 +18,8 @@ from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.committee.models import SpendingRequest
-from ledger.console.committee import allowed, request_facts, request_summary
-from ledger.console.views import bp
+from ledger.console.committee import request_facts, request_summary
+from ledger.console.views import allowed, bp
 from ledger.db import db, get_or_404, utcnow
 from ledger.disbursements.services import disburse
 from ledger.errors import LedgerError

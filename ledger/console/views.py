@@ -41,6 +41,12 @@ class SignOutForm(FlaskForm):  # type: ignore[misc]
     pass
 
 
+def allowed(*roles: str) -> None:
+    """The signed-in user holds one of ``roles``, or the page answers 403."""
+    if not any(role in current_user.roles for role in roles):
+        abort(403)
+
+
 @bp.after_request
 def _policy(response: Response) -> Response:
     from ledger.console import CONSOLE_CSP

@@ -155,8 +155,7 @@ def disburse(
             Line(COMMITMENTS, amount.currency, -amount.minor, -commitment_base, dims),
         ],
         actor=actor,
-        closed=lock.closed_period,
-        opens_on=fund.opens_on,
+        dates=(lock.closed_period, fund.opens_on),
     )
     allocate_disbursement(
         session,

@@ -71,11 +71,7 @@ def free_sources(session: Session, fund: Fund, project: Project | None) -> list[
         .order_by(rank, Contribution.received_on, Contribution.id)
     )
     if project is not None:
-        stmt = stmt.where(
-            sa.or_(Pledge.earmark_project_id.is_(None), Pledge.earmark_project_id == project.id),
-            sa.or_(Pledge.earmark_sector.is_(None), Pledge.earmark_sector == project.sector),
-            sa.or_(Pledge.earmark_location.is_(None), Pledge.earmark_location == project.location),
-        )
+        stmt = stmt.where(Pledge.allowing(project.sector, project.location, project.id))
     return [Source(cid, int(f), int(r)) for cid, f, r in session.execute(stmt)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -62,6 +63,27 @@ class Pledge(Base):
     @property
     def amount(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+    # An earmark's parts, each of which a use of the money must meet when it is set.
+    EARMARK = ("earmark_sector", "earmark_location", "earmark_project_id")
+
+    def allows(self, sector: Any, location: Any, project_id: Any) -> bool:
+        """Whether this pledge's earmark lets its money go to a project of ``sector``
+        and ``location`` (docs/accounting.md, the allocation rule): every part of the
+        earmark it has is met. ``allowing`` is the same rule as SQL."""
+        wanted = (sector, location, project_id)
+        return all(getattr(self, p) in (None, w) for p, w in zip(self.EARMARK, wanted, strict=True))
+
+    @classmethod
+    def allowing(cls, sector: Any, location: Any, project_id: Any) -> sa.ColumnElement[bool]:
+        """``allows`` as a condition on pledges, for a query."""
+        wanted = (sector, location, project_id)
+        return sa.and_(
+            *(
+                sa.or_(getattr(cls, p).is_(None), getattr(cls, p) == w)
+                for p, w in zip(cls.EARMARK, wanted, strict=True)
+            )
+        )
 
     @property
     def base_currency(self) -> str:

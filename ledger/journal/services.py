@@ -45,11 +45,6 @@ ACCOUNTS = (
 RECEIVED_KINDS = ("contribution", "contribution_reversal")
 
 
-# post_entry / assert_period_open: read the closed period there (the default), or
-# the caller read it already, in this transaction, with ``closed_period(...)``.
-ASK = object()
-
-
 class UnbalancedEntry(AssertionError):
     """A programming error: an entry whose debits and credits differ."""
 
@@ -80,8 +75,7 @@ def post_entry(
     lines: list[Line],
     actor: Actor | None,
     reverses_id: int | None = None,
-    closed: Any = ASK,
-    opens_on: Any = ASK,
+    dates: tuple[str | None, dt.date | None] | None = None,
 ) -> JournalEntry:
     """Append one entry, or refuse it and write nothing. It must balance per
     currency and in base currency; its value date must lie between the fund's
@@ -89,9 +83,9 @@ def post_entry(
     (``assert_period_open``); and it must not leave the fund's free cash negative
     on its value date or any later date (``assert_free_cash_holds``).
 
-    ``closed``, ``opens_on``: the closed period that holds the value date and the
-    fund's opening date, if the caller read them already (a payment reads them
-    with its lock); otherwise one statement reads both."""
+    ``dates``: the closed period that holds the value date and the fund's opening
+    date, if the caller read them already (a payment reads them with its lock);
+    otherwise one statement reads both."""
     per_currency: dict[str, int] = defaultdict(int)
     base_total = 0
     for line in lines:
@@ -101,12 +95,13 @@ def post_entry(
         base_total += line.base_amount_minor
     if any(per_currency.values()) or base_total:
         raise UnbalancedEntry(f"{kind} entry does not balance: {dict(per_currency)}, {base_total}")
-    if closed is ASK or opens_on is ASK:
-        closed, opens_on = session.execute(
-            _entry_dates(), {"fund_id": fund_id, "value_date": value_date}
-        ).one()
+    if dates is None:
+        found = session.execute(_entry_dates(), {"fund_id": fund_id, "value_date": value_date})
+        closed, opens_on = found.one()
+    else:
+        closed, opens_on = dates
     assert_value_date_sane(value_date, opens_on=opens_on)
-    assert_period_open(session, fund_id, value_date, closed)
+    assert_period_open(fund_id, value_date, closed)
     lowered = -sum(FREE_CASH_SIGNS.get(line.account, 0) * line.base_amount_minor for line in lines)
     if lowered > 0:
         assert_free_cash_holds(session, fund_id, value_date, lowered)
@@ -241,15 +236,6 @@ def assert_free_cash_holds(
 
 
 @functools.cache
-def _closed_period() -> sa.Select[Any]:
-    """``closed_period`` of ``:fund_id`` and ``:value_date`` as a statement of its
-    own (built once). Closing a period closes every date up to its end, earlier
-    months included."""
-    value_date = sa.bindparam("value_date", type_=sa.Date())
-    return select(closed_period(sa.bindparam("fund_id"), value_date))
-
-
-@functools.cache
 def _entry_dates() -> sa.Select[Any]:
     """What dates an entry of ``:fund_id`` may take: the closed period that holds
     ``:value_date`` (``closed_period``) and the fund's opening date, one statement."""
@@ -276,16 +262,13 @@ def closed_period(fund_id: Any, value_date: Any) -> sa.ScalarSelect[Any]:
     )
 
 
-def assert_period_open(
-    session: Session, fund_id: int, value_date: dt.date, closed: Any = ASK
-) -> None:
-    """Refuse a value date on or before the end of a closed period: a report as of
-    such a date never changes. Corrections go in the open period and point back.
-    ``closed``: the period ``closed_period`` found, if the caller read it."""
+def assert_period_open(fund_id: int, value_date: dt.date, closed: str | None) -> None:
+    """Refuse a value date on or before the end of a closed period (``closed``, as
+    ``closed_period`` found it): a report as of such a date never changes.
+    Corrections go in the open period and point back. Closing a period closes every
+    date up to its end, earlier months included."""
     from ledger.errors import PeriodClosed
 
-    if closed is ASK:
-        closed = session.scalar(_closed_period(), {"fund_id": fund_id, "value_date": value_date})
     if closed is not None:
         raise PeriodClosed(
             f"{value_date.isoformat()} is on or before the end of {closed}, which is "

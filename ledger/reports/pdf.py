@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,8 @@ from ledger.reports.registry import Chart, ReportData
 # then landscape), in the DejaVu Sans that matplotlib ships (it covers Arabic).
 _SIZES = (7.0, 6.5, 6.0, 5.5)
 _PAD = 13  # a cell's left and right padding together (reportlab's 6 + 6), and 1 pt to spare
-_WIDEST_TEXT = 90 * mm  # a text column grows to fit its longest value up to this
-_WIDEST_WORD = 50 * mm  # a single word wider than this may break (a URL, a hash)
+_WIDEST_TEXT: float = 90 * mm  # a text column grows to fit its longest value up to this
+_WIDEST_WORD: float = 50 * mm  # a single word wider than this may break (a URL, a hash)
 _SAMPLE = 5000  # rows measured for the columns' widths (and every totals row)
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 
@@ -82,6 +83,14 @@ def _text(value: Any) -> str:
     return str(plain(value))
 
 
+def _widest_word(text: str, width: Callable[[str], float]) -> float:
+    """The width ``text`` cannot be narrowed below: its longest word (up to
+    `_WIDEST_WORD`), or all of it if it is right-to-left (up to `_WIDEST_TEXT`)."""
+    if _RTL.search(text):
+        return min(width(text), _WIDEST_TEXT)
+    return max((min(width(w), _WIDEST_WORD) for w in text.split()), default=_PAD)
+
+
 def column_widths(
     titles: list[str],
     cells: list[list[str]],
@@ -111,14 +120,7 @@ def column_widths(
         longest = max((width(v) for v in column), default=_PAD)
         # Right-to-left text is not wrapped (reportlab would break the display order
         # across lines): it counts as one word.
-        word = max(
-            (
-                min(width(v), _WIDEST_TEXT) if _RTL.search(v) else min(width(w), _WIDEST_WORD)
-                for v in column
-                for w in ([v] if _RTL.search(v) else v.split())
-            ),
-            default=_PAD,
-        )
+        word = max((_widest_word(v, width) for v in column), default=_PAD)
         least.append(max(head_word, word))
         want.append(max(least[-1], min(longest, _WIDEST_TEXT), min(width(title, bold), 60 * mm)))
     spare = available - sum(want)

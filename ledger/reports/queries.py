@@ -968,15 +968,15 @@ def _donor_statement(ctx: QueryContext, donor: Donor, trace: dict[str, Any]) -> 
     cur = fund.base_currency
 
     def summed(key: str) -> str:
-        return str(sum((Decimal(c[key]) for c in mine), Decimal(0)))
+        return f"{sum((Decimal(c[key]) for c in mine), Decimal(0)):,} {cur}"
 
     statement: dict[str, Any] = {
         "donor": f"{donor.name} ({donor.country})",
         "pledged": f"{to_decimal(sum(p.base_amount_minor for p in pledges), cur):,} {cur}",
-        "received": f"{Decimal(summed('base_amount')):,} {cur}",
-        "disbursed": f"{Decimal(summed('disbursed')):,} {cur}",
-        "still committed": f"{Decimal(summed('committed')):,} {cur}",
-        "free": f"{Decimal(summed('free')):,} {cur}",
+        "received": summed("base_amount"),
+        "disbursed": summed("disbursed"),
+        "still committed": summed("committed"),
+        "free": summed("free"),
     }
     by_pledge = {c["pledge_id"]: c for c in mine}
     for pledge in pledges:
@@ -992,12 +992,7 @@ def _donor_statement(ctx: QueryContext, donor: Donor, trace: dict[str, Any]) -> 
         if not earmark:
             continue
         uses = [u for c in mine if c["pledge_id"] == pledge.id for u in c["uses"]]
-        kept = all(
-            (earmark.get("sector") in (None, u["sector"]))
-            and (earmark.get("location") in (None, u["location"]))
-            and (earmark.get("project") in (None, u["project_id"]))
-            for u in uses
-        )
+        kept = all(pledge.allows(u["sector"], u["location"], u["project_id"]) for u in uses)
         said = ", ".join(
             f"{k} {SECTOR_LABELS.get(str(v), v) if k == 'sector' else v}"
             for k, v in earmark.items()

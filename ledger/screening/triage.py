@@ -110,19 +110,10 @@ def case_groups(
             select(WatchlistEntry).where(among(session, WatchlistEntry.id, part))
         )
     }
+    first = _first_cases(session, {r.entry_id for r in rows})
     groups = []
     for row in rows:
-        members = session.execute(
-            select(case.id, case.evidence)
-            .where(
-                case.status == "open",
-                case.kind == "match",
-                case.entry_id == row.entry_id,
-                case.listed_key == row.listed_key,
-            )
-            .order_by(case.id)
-            .limit(50)
-        ).all()
+        members = first.get((row.entry_id, row.listed_key), [])
         entry = entries[row.entry_id]
         written = sorted({str((ev or {}).get("query_name", "")) for _, ev in members})
         listed_as = sorted({str((ev or {}).get("entry_name", "")) for _, ev in members})
@@ -148,6 +139,37 @@ def case_groups(
             }
         )
     return groups
+
+
+def _first_cases(
+    session: Session, entry_ids: set[int], each: int = 50
+) -> dict[tuple[int, str | None], list[tuple[int, Any]]]:
+    """The first ``each`` open match cases (id, evidence) of every group of these
+    entries, in one statement a chunk of entries (not one a group)."""
+    case = ReviewCase
+    found: dict[tuple[int, str | None], list[tuple[int, Any]]] = {}
+    for part in chunks(sorted(entry_ids)):
+        numbered = (
+            select(
+                case.id,
+                case.entry_id,
+                case.listed_key,
+                case.evidence,
+                func.row_number()
+                .over(partition_by=(case.entry_id, case.listed_key), order_by=case.id)
+                .label("n"),
+            )
+            .where(case.status == "open", case.kind == "match", among(session, case.entry_id, part))
+            .subquery()
+        )
+        rows = session.execute(
+            select(numbered.c.id, numbered.c.entry_id, numbered.c.listed_key, numbered.c.evidence)
+            .where(numbered.c.n <= each)
+            .order_by(numbered.c.id)
+        )
+        for case_id, entry_id, listed_key, evidence in rows:
+            found.setdefault((entry_id, listed_key), []).append((case_id, evidence))
+    return found
 
 
 def _open_group(session: Session, entry_id: int, listed_key: str) -> list[ReviewCase]:

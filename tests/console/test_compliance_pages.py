@@ -21,25 +21,15 @@ def test_compliance_clears_a_group_in_one_decision(ledger, lists, runner, client
     assert page.status_code == 200 and "2 cases on 2 payees" in text
     assert "Ismail HANIYYA" in text and "Haniyeh, Ismail" in text
     group = ledger.get("/review-case-groups", "compliance")["items"][0]
-    missing = client.post(
-        "/console/review-cases/decide",
-        data={
-            "csrf_token": csrf(page.data),
-            "entry_id": group["entry_id"],
-            "listed_key": group["listed_key"],
-            "decision": "clear",
-        },
-    )
+
+    def decide(**choice: str):  # type: ignore[no-untyped-def]
+        form = {"csrf_token": csrf(page.data), "entry_id": group["entry_id"]}
+        return client.post("/console/review-cases/decide", data={**form, **choice})
+
+    missing = decide(listed_key=group["listed_key"], decision="clear")
     assert "Choose clear or confirm" in client.get(missing.location).data.decode()
-    decided = client.post(
-        "/console/review-cases/decide",
-        data={
-            "csrf_token": csrf(page.data),
-            "entry_id": group["entry_id"],
-            "listed_key": group["listed_key"],
-            "decision": "clear",
-            "reason": "Namesakes: ID cards checked.",
-        },
+    decided = decide(
+        listed_key=group["listed_key"], decision="clear", reason="Namesakes: ID cards checked."
     )
     assert "2 cases cleared." in client.get(decided.location).data.decode()
     left = ledger.get("/review-case-groups", "compliance")["items"]
