@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint typecheck pytest fuzz bench clean
+.PHONY: run test lint typecheck pytest fuzz bench translations clean
 
 # scoring.py is compiled by the install (setup.py): a change to it installs again.
 $(STAMP): pyproject.toml setup.py ledger/screening/scoring.py
@@ -44,6 +44,15 @@ pytest: $(STAMP)
 fuzz: $(STAMP)
 	LEDGER_FUZZ_RANDOM=1 LEDGER_FUZZ_EXAMPLES=$${LEDGER_FUZZ_EXAMPLES:-200} \
 		$(BIN)/pytest tests/security/test_fuzz.py -s
+
+## The console's text: extract it, merge it into the Arabic catalogue (translate what
+## is new there: tests/console/test_languages.py fails until every message is), compile.
+I18N := ledger/console/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		--project reconstruction-aid-ledger -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching --width 88
+	$(BIN)/pybabel compile -d $(I18N)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

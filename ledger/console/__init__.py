@@ -6,6 +6,11 @@ Sign-in is a session (Flask-Login): a password set through a one-time invitation
 (``ledger.auth.passwords``), a cookie that is HttpOnly, SameSite=Lax and Secure
 where served over HTTPS, signed out after ``CONSOLE_IDLE_MINUTES`` idle; every
 form carries a CSRF token (Flask-WTF). API tokens keep working for scripts.
+
+Interface text goes through Flask-Babel, in English and Arabic
+(``translations/ar``; ``make translations`` extracts and compiles it); Arabic pages
+are laid out right to left. The language is the one chosen in the console, else the
+browser's, else English.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, request, session, url_for
+from flask_babel import Babel, gettext
 from flask_login import LoginManager
 from werkzeug.wrappers import Response
 
@@ -27,6 +33,25 @@ CONSOLE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def N_(text: str) -> str:
+    """Marks ``text`` for translation where it is translated later (pybabel's N_)."""
+    return text
+
+
+# The console's languages, the first the default; those written right to left.
+LANGUAGES = {"en": "English", "ar": "العربية"}
+RIGHT_TO_LEFT = frozenset({"ar"})
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def chosen_language() -> str:
+    """The language chosen in the console, else the browser's best, else English."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 class ConsoleUser:
@@ -65,9 +90,15 @@ def init_app(app: Flask) -> None:
     )
     app.config["SESSION_REFRESH_EACH_REQUEST"] = True  # idle, not absolute, expiry
 
+    Babel(
+        app,
+        locale_selector=chosen_language,
+        default_translation_directories=str(TRANSLATIONS),
+    )
     login = LoginManager(app)
     login.login_view = "console.sign_in"
-    login.login_message = "Sign in to continue."
+    login.login_message = N_("Sign in to continue.")
+    login.localize_callback = gettext
 
     @login.user_loader
     def _load(user_id: str) -> ConsoleUser | None:

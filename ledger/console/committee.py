@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -19,7 +21,7 @@ from ledger.auth.models import User
 from ledger.committee import services
 from ledger.committee.models import SpendingRequest
 from ledger.compliance.payability import payment_blocks
-from ledger.console.views import allowed, bp
+from ledger.console.views import allowed, bp, status_label
 from ledger.db import db, get_or_404
 from ledger.errors import LedgerError
 from ledger.money import Money
@@ -32,11 +34,11 @@ READERS = ("committee_member", "admin", "auditor", "clerk", "treasurer", "compli
 
 class VoteForm(FlaskForm):  # type: ignore[misc]
     decision = RadioField(
-        "Your vote",
-        choices=[SelectChoice("approve", "Approve"), SelectChoice("reject", "Reject")],
+        _l("Your vote"),
+        choices=[SelectChoice("approve", _l("Approve")), SelectChoice("reject", _l("Reject"))],
         validators=[DataRequired()],
     )
-    comment = TextAreaField("Comment", validators=[DataRequired(), Length(max=2000)])
+    comment = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=2000)])
 
 
 @bp.get("/queue")
@@ -80,7 +82,10 @@ def vote(request_id: int) -> Any:
         flash(refused.detail, "error")
         page = render_template("console/request.html", **request_facts(request), form=form)
         return page, refused.status
-    flash(f"Your vote is recorded: the request is {decided.status}.", "info")
+    flash(
+        _("Your vote is recorded: the request is %(status)s.", status=status_label(decided.status)),
+        "info",
+    )
     return redirect(url_for("console.request_page", request_id=request_id))
 
 
@@ -116,18 +121,18 @@ def request_facts(request: SpendingRequest) -> dict[str, Any]:
     voted = any(v.member_id == me.id for v in request.votes)
     why_not = None
     if "committee_member" not in current_user.roles:
-        why_not = "Only committee members vote."
+        why_not = _("Only committee members vote.")
     elif me.id in recusal.recused_member_ids:
-        why_not = (
+        why_not = _(
             "You declared a conflict of interest with this payee (or a party behind it): "
             "you are recused from its requests."
         )
     elif voted:
-        why_not = "You have voted on this request."
+        why_not = _("You have voted on this request.")
     elif request.submitted_by == me.id:
-        why_not = "You submitted this request."
+        why_not = _("You submitted this request.")
     elif request.current_status != "pending":
-        why_not = f"The request is {request.current_status}."
+        why_not = _("The request is %(status)s.", status=status_label(request.current_status))
     return {
         "request": request,
         "fund": fund,

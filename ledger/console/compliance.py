@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, TextAreaField
@@ -24,14 +26,14 @@ class GroupDecisionForm(FlaskForm):  # type: ignore[misc]
     entry_id = IntegerField(validators=[DataRequired()])
     listed_key = HiddenField(validators=[DataRequired(), Length(max=300)])
     decision = RadioField(
-        "Decision",
+        _l("Decision"),
         choices=[
-            SelectChoice("clear", "Clear: not the listed party"),
-            SelectChoice("confirm", "Confirm: the listed party"),
+            SelectChoice("clear", _l("Clear: not the listed party")),
+            SelectChoice("confirm", _l("Confirm: the listed party")),
         ],
         validators=[DataRequired()],
     )
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
 @bp.get("/review-cases")
@@ -52,7 +54,7 @@ def decide_group() -> Any:
     allowed("compliance")
     form = GroupDecisionForm()
     if not form.validate_on_submit():
-        flash("Choose clear or confirm, and give a reason.", "error")
+        flash(_("Choose clear or confirm, and give a reason."), "error")
         return redirect(url_for("console.case_groups"))
     decision = {
         "entry_id": form.entry_id.data,
@@ -62,15 +64,21 @@ def decide_group() -> Any:
     try:
         if form.decision.data == "confirm":
             confirmed = triage.confirm_group(db.session, current_user.user, **decision)
-            flash(f"{len(confirmed)} cases confirmed: their payees are restricted.", "info")
+            flash(
+                _("%(n)s cases confirmed: their payees are restricted.", n=len(confirmed)), "info"
+            )
         else:
             clearance = triage.clear_group(db.session, current_user.user, **decision)
             if clearance.status == "approved":
-                flash(f"{clearance.cases_cleared} cases cleared.", "info")
+                flash(_("%(n)s cases cleared.", n=clearance.cases_cleared), "info")
             else:
                 flash(
-                    f"Clearance {clearance.id} of {clearance.cases_proposed} cases is proposed: "
-                    "a second compliance officer approves it (the cases stay open).",
+                    _(
+                        "Clearance %(id)s of %(n)s cases is proposed: a second compliance "
+                        "officer approves it (the cases stay open).",
+                        id=clearance.id,
+                        n=clearance.cases_proposed,
+                    ),
                     "info",
                 )
     except LedgerError as refused:

@@ -11,6 +11,8 @@ import uuid
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -30,9 +32,9 @@ from ledger.problems import settle
 
 class PaymentForm(FlaskForm):  # type: ignore[misc]
     key = HiddenField()
-    amount = StringField("Amount", validators=[DataRequired(), Length(max=30)])
-    reference = StringField("Bank reference", validators=[DataRequired(), Length(max=100)])
-    paid_on = DateField("Value date", validators=[Optional()])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=30)])
+    reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=100)])
+    paid_on = DateField(_l("Value date"), validators=[Optional()])
 
 
 @bp.get("/payments")
@@ -97,6 +99,9 @@ def _pay(request: SpendingRequest, form: PaymentForm, amount: Money) -> Any:
         request = get_or_404(db.session, SpendingRequest, request.id)
         page = render_template("console/pay.html", **request_facts(request), form=form)
         return page, refused.status
-    said = "was already made by this form" if replayed else "is made"
-    flash(f"Payment {answer['disbursement_id']} {said}.", "info")
+    paid = answer["disbursement_id"]
+    if replayed:
+        flash(_("Payment %(id)s was already made by this form.", id=paid), "info")
+    else:
+        flash(_("Payment %(id)s is made.", id=paid), "info")
     return redirect(url_for("console.request_page", request_id=request.id))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -26,14 +28,15 @@ bp = Blueprint(
 
 
 class SignInForm(FlaskForm):  # type: ignore[misc]
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
 class SetPasswordForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=1000)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)])
     confirm = PasswordField(
-        "The same again", validators=[DataRequired(), EqualTo("password", "Not the same.")]
+        _l("The same again"),
+        validators=[DataRequired(), EqualTo("password", _l("Not the same."))],
     )
 
 
@@ -70,15 +73,21 @@ def sign_in() -> Any:
         if result.user is not None:
             from ledger.console import ConsoleUser
 
+            lang = session.get("lang")
             session.clear()  # a fresh session: no fixation
+            if lang is not None:
+                session["lang"] = lang
             session.permanent = True
             login_user(ConsoleUser(result.user))
             return redirect(_next_page())
         if result.reason == "locked":
-            until = result.locked_until.strftime("%H:%M UTC") if result.locked_until else "later"
-            flash(f"Too many failed attempts: this account is locked until {until}.", "error")
+            until = result.locked_until.strftime("%H:%M UTC") if result.locked_until else "-"
+            flash(
+                _("Too many failed attempts: this account is locked until %(until)s.", until=until),
+                "error",
+            )
         else:
-            flash("The name or the password is wrong.", "error")
+            flash(_("The name or the password is wrong."), "error")
         return render_template("console/sign_in.html", form=form), 401
     status = 400 if request.method == "POST" else 200
     return render_template("console/sign_in.html", form=form), status
@@ -98,8 +107,26 @@ def sign_out() -> Response:
     if not form.validate_on_submit():
         abort(400)
     logout_user()
+    lang = session.get("lang")
     session.clear()
+    if lang is not None:
+        session["lang"] = lang
     return redirect(url_for("console.sign_in"))
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> Response:
+    """Show the console in ``code`` (a link on every page); back to the page it was
+    chosen on."""
+    from ledger.console import LANGUAGES
+
+    if code not in LANGUAGES:
+        abort(404)
+    session["lang"] = code
+    back = request.args.get("next", "")
+    if not (back.startswith("/console/") and "//" not in back and "\\" not in back):
+        back = url_for("console.home")
+    return redirect(back)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -116,12 +143,54 @@ def invitation(token: str) -> Any:
             said = (exc.errors or {}).get("password", [exc.detail])
             form.password.errors = [*form.password.errors, *said]
             return render_template("console/invitation.html", form=form, user=invited), 422
-        flash(f"Your password is set, {user.name}: sign in with it.", "info")
+        flash(_("Your password is set, %(name)s: sign in with it.", name=user.name), "info")
         return redirect(url_for("console.sign_in"))
     status = 422 if request.method == "POST" else 200
     return render_template("console/invitation.html", form=form, user=invited), status
 
 
+# Roles as a person reads them (the API's names are the keys).
+ROLE_LABELS = {
+    "admin": _l("administrator"),
+    "clerk": _l("clerk"),
+    "committee_member": _l("committee member"),
+    "treasurer": _l("treasurer"),
+    "compliance": _l("compliance officer"),
+    "auditor": _l("auditor"),
+}
+
+
+# States as a person reads them.
+STATUS_LABELS = {
+    "pending": _l("pending"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "expired": _l("expired"),
+    "withdrawn": _l("withdrawn"),
+    "cancelled": _l("cancelled"),
+    "approve": _l("approve"),
+    "reject": _l("reject"),
+}
+
+
+@bp.app_template_filter("status")
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("role")
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
 @bp.app_context_processor
 def _who() -> dict[str, Any]:
-    return {"me": current_user}
+    from ledger.console import LANGUAGES, RIGHT_TO_LEFT, chosen_language
+
+    lang = chosen_language()
+    return {
+        "me": current_user,
+        "lang": lang,
+        "text_direction": "rtl" if lang in RIGHT_TO_LEFT else "ltr",
+        "languages": LANGUAGES,
+    }
