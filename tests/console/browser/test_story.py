@@ -30,8 +30,8 @@ class Console:
         self.catalogue = Translations.load(str(TRANSLATIONS), [lang])
 
     def said(self, message: str, **values: Any) -> str:
-        return self.catalogue.gettext(message) % values if values else self.catalogue.gettext(
-            message
+        return (
+            self.catalogue.gettext(message) % values if values else self.catalogue.gettext(message)
         )
 
     def go(self, path: str) -> Any:

@@ -1,0 +1,113 @@
+"""Every role sees and can do in the console exactly what the API allows it (issue
+24): each console route names the API operation it stands for, and each role,
+signed in, is let in or refused (403) as the API's authorisation matrix
+(tests/security/authz_matrix.py) says for that operation. A console route that
+names no API operation fails here, so that a new page is a decision, not a gap."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.console.test_committee_pages import as_member
+from tests.console.test_sign_in import csrf
+from tests.security.authz_matrix import MATRIX
+
+# One demo user per role.
+USERS = {
+    "admin": "admin",
+    "clerk": "clerk",
+    "committee_member": "member-un",
+    "treasurer": "treasurer",
+    "compliance": "compliance-1",
+    "auditor": "auditor",
+}
+
+# (method, console rule): (the API operation it stands for, a path to try, with the
+# demo's ids). Sign-in, sign-out, invitations, the language, the home page and the
+# style sheet are for everyone and stand for no operation.
+OPEN = {
+    ("GET", "/console/"),
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("POST", "/console/sign-out"),
+    ("GET", "/console/invitations/<token>"),
+    ("POST", "/console/invitations/<token>"),
+    ("GET", "/console/static/<path:filename>"),
+    ("GET", "/console/language/<code>"),
+}
+STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
+    ("GET", "/console/queue"): (("GET", "/api/v1/committee/queue"), "/console/queue"),
+    ("GET", "/console/requests/<int:request_id>"): (
+        ("GET", "/api/v1/spending-requests/<int:request_id>"),
+        "/console/requests/4",
+    ),
+    ("POST", "/console/requests/<int:request_id>/vote"): (
+        ("POST", "/api/v1/spending-requests/<int:request_id>/votes"),
+        "/console/requests/4/vote",
+    ),
+    ("GET", "/console/payments"): (("POST", "/api/v1/disbursements"), "/console/payments"),
+    ("GET", "/console/requests/<int:request_id>/pay"): (
+        ("POST", "/api/v1/disbursements"),
+        "/console/requests/1/pay",
+    ),
+    ("POST", "/console/requests/<int:request_id>/pay"): (
+        ("POST", "/api/v1/disbursements"),
+        "/console/requests/1/pay",
+    ),
+    ("GET", "/console/review-cases"): (
+        ("GET", "/api/v1/review-case-groups"),
+        "/console/review-cases",
+    ),
+    ("POST", "/console/review-cases/decide"): (
+        ("POST", "/api/v1/review-case-groups/clear"),
+        "/console/review-cases/decide",
+    ),
+}
+
+
+def console_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/console")
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_console_route_stands_for_an_api_operation(app):
+    routes = console_routes(app)
+    unnamed = sorted(routes - OPEN - set(STANDS_FOR))
+    assert not unnamed, f"name the API operation each stands for in STANDS_FOR: {unnamed}"
+    assert not set(STANDS_FOR) - routes, "STANDS_FOR names a route the console lacks"
+    for _route, (operation, _path) in STANDS_FOR.items():
+        assert operation in MATRIX, operation
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+def test_each_role_is_let_in_or_refused_as_the_api_would(runner, client, role):
+    as_member(runner, client, USERS[role])
+    token = csrf(client.get("/console/").data)
+    wrong = []
+    for (method, _rule), (operation, path) in sorted(STANDS_FOR.items()):
+        if method == "GET":
+            status = client.get(path).status_code
+        else:
+            status = client.post(path, data={"csrf_token": token}).status_code
+        may = role in MATRIX[operation]
+        if (status == 403) == may or status >= 500:
+            wrong.append(f"{method} {path}: {status}, the API {'allows' if may else 'refuses'}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_home_page_offers_only_what_the_role_may_open(runner, client):
+    as_member(runner, client, "clerk")
+    home = client.get("/console/").data.decode()
+    links = re.findall(r'<a [^>]*href="(/console/[^"]*)"', home)
+    assert links
+    for link in links:
+        if link.startswith("/console/language/"):
+            continue
+        assert client.get(link).status_code == 200, link
