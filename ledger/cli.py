@@ -128,7 +128,7 @@ def users_create(name: str, roles: tuple[str, ...], institution: str | None, cha
 def users_invite(name: str) -> None:
     """A one-time link with which user NAME sets a console password; printed alone
     on the last line (valid INVITATION_HOURS; only its hash is kept)."""
-    from ledger.auth.passwords import invite
+    from ledger.auth.passwords import invitation_link, invite
     from ledger.errors import NotFound
 
     with db.transaction() as session:
@@ -136,9 +136,8 @@ def users_invite(name: str) -> None:
             token = invite(session, None, user_name=name)
         except NotFound as exc:
             raise click.UsageError(exc.detail) from None
-    base = str(current_app.config["CONSOLE_BASE_URL"]).rstrip("/")
     click.echo(f"valid {current_app.config['INVITATION_HOURS']} hours, once:")
-    click.echo(f"{base}/console/invitations/{token}")
+    click.echo(invitation_link(token))
 
 
 @users_cli.command("list")

@@ -59,6 +59,14 @@ def invite(session: Session, actor: Actor | None, *, user_name: str) -> str:
     return token
 
 
+def invitation_link(token: str) -> str:
+    """The address at which an invitation's ``token`` is opened: the console's
+    invitation page under ``CONSOLE_BASE_URL`` (printed by the CLI, shown once by
+    the console's admin page)."""
+    base = str(current_app.config["CONSOLE_BASE_URL"]).rstrip("/")
+    return f"{base}/console/invitations/{token}"
+
+
 def invitation_for(session: Session, token: str) -> Invitation:
     """The unspent, unexpired invitation of ``token``, or a 404 that says no more
     (an attacker learns nothing about which links exist)."""

@@ -76,7 +76,7 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-def _status_filter(status: str) -> Any:
+def status_filter(status: str) -> Any:
     """Filter on the status as read now (a pending request past expiry is expired)."""
     due = sa.and_(SpendingRequest.status == "pending", SpendingRequest.expires_at <= utcnow())
     if status == "pending":
@@ -98,7 +98,7 @@ class SpendingRequests(MethodView):
             if key in args:
                 stmt = stmt.where(getattr(SpendingRequest, key) == args[key])
         if "status" in args:
-            stmt = stmt.where(_status_filter(args["status"]))
+            stmt = stmt.where(status_filter(args["status"]))
         page = paginate(db.session, stmt, SpendingRequest.id, args)
         page["items"] = [shown(r) for r in page["items"]]
         return page
