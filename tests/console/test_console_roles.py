@@ -64,6 +64,34 @@ STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
         ("POST", "/api/v1/review-case-groups/clear"),
         "/console/review-cases/decide",
     ),
+    ("GET", "/console/requests"): (("GET", "/api/v1/spending-requests"), "/console/requests"),
+    ("GET", "/console/requests/new"): (
+        ("POST", "/api/v1/spending-requests"),
+        "/console/requests/new",
+    ),
+    ("POST", "/console/requests/new"): (
+        ("POST", "/api/v1/spending-requests"),
+        "/console/requests/new",
+    ),
+    ("GET", "/console/users"): (("GET", "/api/v1/users"), "/console/users"),
+    ("POST", "/console/users"): (("POST", "/api/v1/users"), "/console/users"),
+    ("GET", "/console/users/<int:user_id>"): (
+        ("GET", "/api/v1/users/<int:user_id>"),
+        "/console/users/2",
+    ),
+    # An invitation is the admin's, as creating the user is.
+    ("POST", "/console/users/<int:user_id>/invite"): (
+        ("POST", "/api/v1/users"),
+        "/console/users/2/invite",
+    ),
+    ("POST", "/console/users/<int:user_id>/tokens"): (
+        ("POST", "/api/v1/users/<int:user_id>/tokens"),
+        "/console/users/2/tokens",
+    ),
+    ("POST", "/console/tokens/<int:token_id>/revoke"): (
+        ("POST", "/api/v1/tokens/<int:token_id>/revoke"),
+        "/console/tokens/999999/revoke",
+    ),
 }
 
 
