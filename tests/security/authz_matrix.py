@@ -58,6 +58,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/review-cases/decide"): PUBLIC,
     ("GET", "/console/requests/<int:request_id>/pay"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/pay"): PUBLIC,
+    ("GET", "/console/batches"): PUBLIC,
+    ("GET", "/console/batches/<int:batch_id>"): PUBLIC,
+    ("POST", "/console/batches/<int:batch_id>/post"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
