@@ -47,6 +47,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/sign-in"): PUBLIC,
     ("POST", "/console/sign-in"): PUBLIC,
     ("POST", "/console/sign-out"): PUBLIC,
+    ("GET", "/console/language/<code>"): PUBLIC,
     ("GET", "/console/invitations/<token>"): PUBLIC,
     ("POST", "/console/invitations/<token>"): PUBLIC,
     ("GET", "/console/static/<path:filename>"): PUBLIC,
