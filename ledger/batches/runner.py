@@ -7,18 +7,35 @@ run that stopped: it pays the rows still ``ready`` and nothing else.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
-from ledger.auth.models import User
-from ledger.batches.services import CHUNK_SIZE, ChunkResult, post_chunk
+from ledger.auth.models import Actor, User
+from ledger.batches.models import Batch
+from ledger.batches.services import CHUNK_SIZE, ChunkResult, post_chunk, start_posting
 from ledger.db import db
 from ledger.errors import LedgerError
 
 log = logging.getLogger(__name__)
+
+
+def post_batch(
+    app: Flask, session: Session, actor: Actor, *, batch_id: int, paid_on: dt.date | None
+) -> Batch:
+    """What ``POST /batches/{id}/post`` does, for the API and the console alike: start
+    (or resume) the posting, commit that, then pay the batch in a thread of this
+    process, unless ``BATCH_POST_IN_BACKGROUND`` is off (a worker or the CLI pays it:
+    ``run_posting``). A refusal propagates before anything is committed."""
+    batch = start_posting(session, actor, batch_id=batch_id, paid_on=paid_on)
+    session.commit()
+    if app.config.get("BATCH_POST_IN_BACKGROUND", True):
+        start_in_background(app, batch.id, actor.id)
+    return batch
 
 
 def run_posting(

@@ -603,6 +603,11 @@ def rows_query(batch_id: int, state: str | None) -> sa.Select[Any]:
     return stmt
 
 
+def batch_of_request(session: Session, request_id: int) -> Batch | None:
+    """The batch that ``request_id`` approves, if it is a batch's request."""
+    return session.scalar(select(Batch).where(Batch.spending_request_id == request_id))
+
+
 def request_status(session: Session, batch: Batch) -> str:
     request = session.get(SpendingRequest, batch.spending_request_id)
     return request.current_status if request is not None else "unknown"

@@ -141,12 +141,10 @@ class PostBatch(MethodView):
         """Start paying an approved batch, in the background, in chunks (one
         transaction each). Follow it with ``GET /batches/{id}``. Calling it again
         while it posts resumes a run that stopped: no row is ever paid twice."""
-        session = db.session
-        actor = current_user()
-        batch = services.start_posting(session, actor, batch_id=batch_id, paid_on=data["paid_on"])
-        session.commit()
-        if current_app.config.get("BATCH_POST_IN_BACKGROUND", True):
-            from ledger.batches.runner import start_in_background
+        from ledger.batches.runner import post_batch
 
-            start_in_background(current_app._get_current_object(), batch.id, actor.id)  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        batch = post_batch(
+            app, db.session, current_user(), batch_id=batch_id, paid_on=data["paid_on"]
+        )
         return _present(batch)

@@ -85,6 +85,13 @@ class SpendingRequest(Base):
             return self.amount_minor
         return sum(t.amount_minor for t in self.tranches if t.released_at is not None)
 
+    @property
+    def payable_now(self) -> Money:
+        """What one payment may take now: the approval or the tranches released so
+        far, less what is paid. ``disburse()`` refuses more with ``tranche_locked``
+        (reading the same limit under the request's lock: ``lock_request_to_pay``)."""
+        return Money(self.payable_limit_minor - self.disbursed_minor, self.currency)
+
 
 class Vote(Base):
     __tablename__ = "votes"

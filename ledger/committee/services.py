@@ -829,6 +829,11 @@ def review_use(
     return report
 
 
+def use_reports_query(request_id: int) -> sa.Select[Any]:
+    """Every use report of a request's tranches (page it by id)."""
+    return select(TrancheUseReport).where(TrancheUseReport.spending_request_id == request_id)
+
+
 def tranche_state(session: Session, request: SpendingRequest) -> list[dict[str, Any]]:
     accepted = dict(
         session.execute(

@@ -265,7 +265,7 @@ class RequestUseReports(MethodView):
     def get(self, args: dict[str, Any], request_id: int) -> dict[str, Any]:
         """Every use report of a request's tranches."""
         get_or_404(db.session, SpendingRequest, request_id)
-        stmt = select(TrancheUseReport).where(TrancheUseReport.spending_request_id == request_id)
+        stmt = services.use_reports_query(request_id)
         return paginate(db.session, stmt, TrancheUseReport.id, args)
 
 

@@ -18,8 +18,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ledger.auth.models import User
+from ledger.batches.services import batch_of_request
 from ledger.committee import services
-from ledger.committee.models import SpendingRequest
+from ledger.committee.models import SpendingRequest, TrancheUseReport
 from ledger.compliance.payability import payment_blocks
 from ledger.console.views import allowed, bp, status_label
 from ledger.db import db, get_or_404
@@ -155,5 +156,43 @@ def request_facts(request: SpendingRequest) -> dict[str, Any]:
         ],
         "blocks": payment_blocks(session, payee),
         "tranches": services.tranche_state(session, request),
+        "use_reports": use_reports(request),
+        "batch": _batch_of(request),
         "why_not": why_not,
     }
+
+
+def use_reports(request: SpendingRequest) -> list[dict[str, Any]]:
+    """The use reports of the request's tranches (``use_reports_query``, as
+    ``GET /spending-requests/{id}/use-reports``), oldest first, with who decided."""
+    session = db.session
+    reports = session.scalars(
+        services.use_reports_query(request.id).order_by(TrancheUseReport.id)
+    ).all()
+    seq = {t.id: t.seq for t in request.tranches}
+    people = {r.reported_by for r in reports} | {r.reviewed_by for r in reports if r.reviewed_by}
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
+    return [
+        {
+            "tranche": seq.get(r.tranche_id, "?"),
+            "amount_used": str(Money(r.amount_used_minor, request.currency)),
+            "currency": request.currency,
+            "reference": r.reference,
+            "note": r.note,
+            "status": r.status,
+            "reported_by": names.get(r.reported_by, r.reported_by),
+            "reported_at": r.reported_at,
+            "reviewed_by": names.get(r.reviewed_by) if r.reviewed_by else None,
+            "reviewed_at": r.reviewed_at,
+            "review_note": r.review_note,
+        }
+        for r in reports
+    ]
+
+
+def _batch_of(request: SpendingRequest) -> dict[str, Any] | None:
+    """The batch this request pays, summarised as on the batches page, if any."""
+    from ledger.console.batches import batch_summary  # the batches' pages import this one
+
+    batch = batch_of_request(db.session, request.id)
+    return batch_summary(batch) if batch is not None else None

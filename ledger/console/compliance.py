@@ -21,6 +21,9 @@ from ledger.errors import LedgerError
 from ledger.problems import settle
 from ledger.screening import triage
 
+# Who reads the open review cases (as GET /review-case-groups allows).
+CASE_READERS = ("compliance", "auditor", "admin")
+
 
 class GroupDecisionForm(FlaskForm):  # type: ignore[misc]
     entry_id = IntegerField(validators=[DataRequired()])
@@ -40,7 +43,7 @@ class GroupDecisionForm(FlaskForm):  # type: ignore[misc]
 @login_required
 def case_groups() -> str:
     """The open cases in groups, largest first, each with its decision form."""
-    allowed("compliance", "auditor", "admin")
+    allowed(*CASE_READERS)
     groups = triage.case_groups(db.session, limit=200)
     may_decide = "compliance" in current_user.roles
     return render_template(

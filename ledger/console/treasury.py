@@ -40,7 +40,8 @@ class PaymentForm(FlaskForm):  # type: ignore[misc]
 @bp.get("/payments")
 @login_required
 def payments() -> str:
-    """Approved requests with money left to pay, oldest decision first."""
+    """Approved requests with money left to pay, oldest decision first, and what
+    may be paid now where unreleased tranches lock part of it."""
     allowed("treasurer")
     approved = db.session.scalars(
         select(SpendingRequest)
@@ -48,7 +49,15 @@ def payments() -> str:
         .order_by(SpendingRequest.decided_at, SpendingRequest.id)
     ).all()
     rows = [
-        {**request_summary(r), "remaining": f"{r.remaining} {r.currency}"}
+        {
+            **request_summary(r),
+            "remaining": f"{r.remaining} {r.currency}",
+            # Tranches not yet released lock part of what remains: what a payment may
+            # take now, the figure above which disburse() answers tranche_locked.
+            "payable_now": f"{r.payable_now} {r.currency}"
+            if r.payable_now.minor < r.remaining.minor
+            else None,
+        }
         for r in approved
         if r.remaining.minor > 0
     ]

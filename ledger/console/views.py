@@ -170,12 +170,30 @@ STATUS_LABELS = {
     "cancelled": _l("cancelled"),
     "approve": _l("approve"),
     "reject": _l("reject"),
+    # batches
+    "submitted": _l("submitted"),
+    "posting": _l("posting"),
+    "posted": _l("posted"),
+    # use reports
+    "accepted": _l("accepted"),
+}
+
+# What holds a payment (``compliance.payability`` blocks) as a person reads it.
+HOLD_LABELS = {
+    "restricted": _l("restricted"),
+    "related_party_restricted": _l("a related party is restricted"),
+    "open_review_case": _l("open review case"),
 }
 
 
 @bp.app_template_filter("status")
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("hold")
+def hold_label(reason: str) -> str:
+    return str(HOLD_LABELS.get(reason, reason.replace("_", " ")))
 
 
 @bp.app_template_filter("role")

@@ -75,3 +75,23 @@ def test_the_queue_is_the_members_own(runner, client):
     as_member(runner, client, "treasurer")
     assert client.get("/console/queue").status_code == 403
     assert b"Only committee members vote." in client.get("/console/requests/4").data
+
+
+def test_the_request_page_shows_the_use_reports_and_who_decided_them(runner, client):
+    as_member(runner, client, "auditor")
+    page = client.get("/console/requests/9").data.decode()
+    assert "Repair of 160 housing units, phase 2" in page
+    for shown in ("Use reports", "180000.00 USD", "UR-2021-0004-1", "Invoices for 72 units."):
+        assert shown in page, shown
+    assert "<td>submitted</td>" in page
+    report = client.get("/api/v1/spending-requests/9/use-reports", headers=AUDITOR).get_json()
+    accepted = client.post(
+        f"/api/v1/use-reports/{report['items'][0]['id']}/accept",
+        json={"note": "Invoices checked against the units."},
+        headers={"Authorization": "Bearer demo-treasurer-token"},
+    )
+    assert accepted.status_code == 200, accepted.get_data(as_text=True)
+    page = client.get("/console/requests/9").data.decode()
+    assert "<td>accepted</td>" in page
+    assert "<bdi>treasurer</bdi>" in page and "Invoices checked against the units." in page
+    assert "The batch this request pays" not in page  # not a batch's request

@@ -59,3 +59,15 @@ def test_only_a_treasurer_pays(runner, client):
     as_member(runner, client, "member-un")
     assert client.get("/console/payments").status_code == 403
     assert client.get("/console/requests/1/pay").status_code == 403
+
+
+def test_the_payments_show_what_tranches_let_pay_now(runner, client):
+    as_member(runner, client, "treasurer")
+    listing = client.get("/console/payments").data.decode()
+    # Request 9: 1,000,000 in tranches of 40% and 60%; the first paid, the second locked.
+    row = listing[listing.index("Repair of 160 housing units, phase 2") :]
+    row = row[: row.index("</tr>")]
+    assert "600000.00 USD" in row and '<td class="num">0.00 USD <span' in row
+    assert "the next tranche is not released yet" in row
+    first = listing[listing.index("Repair of 400 damaged housing units, phase 1") :]
+    assert "all of it" in first[: first.index("</tr>")]  # no tranche locks request 1

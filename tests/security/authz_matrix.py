@@ -68,6 +68,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/requests"): PUBLIC,
     ("GET", "/console/requests/new"): PUBLIC,
     ("POST", "/console/requests/new"): PUBLIC,
+    ("GET", "/console/batches"): PUBLIC,
+    ("GET", "/console/batches/<int:batch_id>"): PUBLIC,
+    ("POST", "/console/batches/<int:batch_id>/post"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
