@@ -105,7 +105,7 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return ConsoleUser(user) if user is not None and user.active else None
 
-    from ledger.console import committee, compliance, treasury  # noqa: F401  (pages of bp)
+    from ledger.console import audit, committee, compliance, treasury  # noqa: F401  (pages of bp)
     from ledger.console.views import bp
 
     app.register_blueprint(bp)

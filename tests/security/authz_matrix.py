@@ -58,6 +58,11 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/review-cases/decide"): PUBLIC,
     ("GET", "/console/requests/<int:request_id>/pay"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/pay"): PUBLIC,
+    ("GET", "/console/funds"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>/charts/<name>.svg"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>/reports/<name>.<any(json, csv, xlsx, pdf):fmt>"): PUBLIC,
+    ("GET", "/console/audit"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
