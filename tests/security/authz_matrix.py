@@ -50,6 +50,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/invitations/<token>"): PUBLIC,
     ("POST", "/console/invitations/<token>"): PUBLIC,
     ("GET", "/console/static/<path:filename>"): PUBLIC,
+    ("GET", "/console/language/<code>"): PUBLIC,
     ("GET", "/console/queue"): PUBLIC,
     ("GET", "/console/requests/<int:request_id>"): PUBLIC,
     ("POST", "/console/requests/<int:request_id>/vote"): PUBLIC,
