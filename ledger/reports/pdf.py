@@ -1,7 +1,8 @@
 """The PDF form of a report: a cover, the charts, then the table, laid out for print.
 
 Charts are drawn by matplotlib (Agg, no display, no pyplot state) into PNG images
-that reportlab places on the page; the table repeats its header on every page.
+that reportlab places on the page (``chart_image``, which draws the console's SVG
+charts too); the table repeats its header on every page.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 # reportlab ships no type information (types-reportlab is not a dependency).
@@ -217,7 +218,7 @@ def render_pdf(data: ReportData, progress: Progress | None = None) -> bytes:
 
     width = page[0] - 24 * mm
     for chart in data.report.charts:
-        png = chart_png(data, chart)
+        png = chart_image(data, chart, "png")
         if png is not None:
             story += [
                 Image(io.BytesIO(png), width=width * 0.8, height=width * 0.8 * 0.45),
@@ -298,8 +299,9 @@ def _notes(notes: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return flat
 
 
-def chart_png(data: ReportData, chart: Chart) -> bytes | None:
-    """A grouped bar chart of ``chart.series`` summed per ``chart.label``, as PNG."""
+def chart_image(data: ReportData, chart: Chart, fmt: Literal["png", "svg"]) -> bytes | None:
+    """A grouped bar chart of ``chart.series`` summed per ``chart.label``, as PNG (the
+    PDF's) or SVG (the console's dashboard); None when there is nothing to draw."""
     sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     by_key = {c.key: c for c in data.columns}
     for row in data.rows:
@@ -339,7 +341,8 @@ def chart_png(data: ReportData, chart: Chart) -> bytes | None:
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    # An SVG keeps its text as paths: the shaped Arabic draws the same everywhere.
+    fig.savefig(out, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return out.getvalue()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -13,7 +14,12 @@ from sqlalchemy.orm import Session
 from ledger.funding.models import Fund
 from ledger.journal import services as j
 from ledger.journal.models import JournalLine
-from ledger.money import Money
+from ledger.money import Money, format_minor, minor_units
+
+if TYPE_CHECKING:
+    from flask import Response
+
+    from ledger.reports.registry import ReportParams
 
 FIGURES = (
     "pledged",
@@ -86,4 +92,78 @@ def fund_position(session: Session, fund: Fund, as_of: dt.date | None) -> dict[s
         "by_currency": [
             {"currency": c, **money(_figures(sums), c)} for c, sums in sorted(per_currency.items())
         ],
+    }
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report in one format, as it is served: its bytes, media type and, but for
+    JSON, the file name it is downloaded as."""
+
+    body: bytes
+    media_type: str
+    filename: str | None
+
+    def response(self) -> Response:
+        from flask import Response
+
+        answer = Response(self.body, mimetype=self.media_type)
+        if self.filename is not None:
+            answer.headers["Content-Disposition"] = f'attachment; filename="{self.filename}"'
+        return answer
+
+
+def report_file(session: Session, name: str, fmt: str, params: ReportParams) -> ReportFile:
+    """Report ``name`` (the registry's) in ``fmt`` (one of ``formats.FORMATS``): the
+    API's ``GET /reports/{name}`` and the console's downloads both serve this."""
+    from ledger.reports.formats import MEDIA_TYPES, filename, render
+    from ledger.reports.registry import build, get_report
+
+    get_report(name)  # an unknown name is a 404 before anything else
+    data = build(session, name, params)
+    return ReportFile(
+        render(data, fmt), MEDIA_TYPES[fmt], None if fmt == "json" else filename(data, fmt)
+    )
+
+
+def trial_balance_report(session: Session, fund: Fund, as_of: dt.date | None) -> dict[str, Any]:
+    """Debits and credits per account and currency, their totals, and whether they
+    balance: the JSON of ``GET /reports/trial-balance``."""
+    rows = j.trial_balance(session, fund.id, as_of)
+    base_digits = minor_units(fund.base_currency)
+    totals: dict[str, dict[str, str]] = {}
+    sums: dict[str, list[int]] = {}
+    for r in rows:
+        sums.setdefault(r.currency, [0, 0])
+        sums[r.currency][0] += r.debit_minor
+        sums[r.currency][1] += r.credit_minor
+    base_debit = sum(r.base_debit_minor for r in rows)
+    base_credit = sum(r.base_credit_minor for r in rows)
+    for currency, (debit, credit) in sums.items():
+        digits = minor_units(currency)
+        totals[currency] = {
+            "debit": format_minor(debit, digits),
+            "credit": format_minor(credit, digits),
+        }
+    totals["base"] = {
+        "debit": format_minor(base_debit, base_digits),
+        "credit": format_minor(base_credit, base_digits),
+    }
+    return {
+        "fund_id": fund.id,
+        "base_currency": fund.base_currency,
+        "as_of": as_of,
+        "rows": [
+            {
+                "account": r.account,
+                "currency": r.currency,
+                "debit": format_minor(r.debit_minor, minor_units(r.currency)),
+                "credit": format_minor(r.credit_minor, minor_units(r.currency)),
+                "base_debit": format_minor(r.base_debit_minor, base_digits),
+                "base_credit": format_minor(r.base_credit_minor, base_digits),
+            }
+            for r in rows
+        ],
+        "totals": totals,
+        "balanced": base_debit == base_credit and all(d == c for d, c in sums.values()),
     }

@@ -21,18 +21,14 @@ from ledger.errors import NotFound, ValidationFailed
 from ledger.funding.models import Donor, Fund, Pledge
 from ledger.funding.schemas import DonorTraceSchema
 from ledger.funding.trace import donor_trace
-from ledger.journal.services import trial_balance
-from ledger.money import format_minor, minor_units
 from ledger.reports.formats import (
     FORMATS,
     MEDIA_TYPES,
     NotAcceptable,
     choose_format,
-    filename,
-    render,
 )
-from ledger.reports.registry import REPORTS, ReportParams, build, get_report, report_names
-from ledger.reports.services import FIGURES, fund_position
+from ledger.reports.registry import REPORTS, ReportParams, get_report, report_names
+from ledger.reports.services import FIGURES, fund_position, report_file, trial_balance_report
 
 blp = Blueprint("reports", __name__, description="Reports for auditors")
 
@@ -165,11 +161,7 @@ def export(name: str, args: dict[str, Any]) -> Response:
     params = ReportParams(
         args.get("fund_id"), args.get("as_of"), current_user().name, args.get("donor_id")
     )
-    data = build(db.session, name, params)
-    response = Response(render(data, fmt), mimetype=MEDIA_TYPES[fmt])
-    if fmt != "json":
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename(data, fmt)}"'
-    return response
+    return report_file(db.session, name, fmt, params).response()
 
 
 def _wants_table(args: dict[str, Any]) -> bool:
@@ -324,41 +316,4 @@ class TrialBalance(MethodView):
         if _wants_table(args):
             return export("trial-balance", args)
         fund = get_or_404(db.session, Fund, args["fund_id"])
-        rows = trial_balance(db.session, fund.id, args["as_of"])
-        base_digits = minor_units(fund.base_currency)
-        totals: dict[str, dict[str, str]] = {}
-        sums: dict[str, list[int]] = {}
-        for r in rows:
-            sums.setdefault(r.currency, [0, 0])
-            sums[r.currency][0] += r.debit_minor
-            sums[r.currency][1] += r.credit_minor
-        base_debit = sum(r.base_debit_minor for r in rows)
-        base_credit = sum(r.base_credit_minor for r in rows)
-        for currency, (debit, credit) in sums.items():
-            digits = minor_units(currency)
-            totals[currency] = {
-                "debit": format_minor(debit, digits),
-                "credit": format_minor(credit, digits),
-            }
-        totals["base"] = {
-            "debit": format_minor(base_debit, base_digits),
-            "credit": format_minor(base_credit, base_digits),
-        }
-        return {
-            "fund_id": fund.id,
-            "base_currency": fund.base_currency,
-            "as_of": args["as_of"],
-            "rows": [
-                {
-                    "account": r.account,
-                    "currency": r.currency,
-                    "debit": format_minor(r.debit_minor, minor_units(r.currency)),
-                    "credit": format_minor(r.credit_minor, minor_units(r.currency)),
-                    "base_debit": format_minor(r.base_debit_minor, base_digits),
-                    "base_credit": format_minor(r.base_credit_minor, base_digits),
-                }
-                for r in rows
-            ],
-            "totals": totals,
-            "balanced": base_debit == base_credit and all(d == c for d, c in sums.values()),
-        }
+        return trial_balance_report(db.session, fund, args["as_of"])

@@ -73,6 +73,29 @@ STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
         ("POST", "/api/v1/spending-requests"),
         "/console/requests/new",
     ),
+    ("GET", "/console/batches"): (("GET", "/api/v1/batches"), "/console/batches"),
+    ("GET", "/console/batches/<int:batch_id>"): (
+        ("GET", "/api/v1/batches/<int:batch_id>"),
+        "/console/batches/999999",
+    ),
+    ("POST", "/console/batches/<int:batch_id>/post"): (
+        ("POST", "/api/v1/batches/<int:batch_id>/post"),
+        "/console/batches/999999/post",
+    ),
+    ("GET", "/console/funds"): (("GET", "/api/v1/reports"), "/console/funds"),
+    ("GET", "/console/funds/<int:fund_id>"): (
+        ("GET", "/api/v1/reports/fund-position"),
+        "/console/funds/1?as_of=2021-12-31",
+    ),
+    ("GET", "/console/funds/<int:fund_id>/charts/<name>.svg"): (
+        ("GET", "/api/v1/reports/<string:name>"),
+        "/console/funds/1/charts/sectors.svg?as_of=2021-12-31",
+    ),
+    ("GET", "/console/funds/<int:fund_id>/reports/<name>.<any(json, csv, xlsx, pdf):fmt>"): (
+        ("GET", "/api/v1/reports/<string:name>"),
+        "/console/funds/1/reports/pledge-tracker.csv?as_of=2021-12-31",
+    ),
+    ("GET", "/console/audit"): (("GET", "/api/v1/audit-events/verify"), "/console/audit"),
     ("GET", "/console/users"): (("GET", "/api/v1/users"), "/console/users"),
     ("POST", "/console/users"): (("POST", "/api/v1/users"), "/console/users"),
     ("GET", "/console/users/<int:user_id>"): (

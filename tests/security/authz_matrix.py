@@ -71,6 +71,11 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/batches"): PUBLIC,
     ("GET", "/console/batches/<int:batch_id>"): PUBLIC,
     ("POST", "/console/batches/<int:batch_id>/post"): PUBLIC,
+    ("GET", "/console/funds"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>/charts/<name>.svg"): PUBLIC,
+    ("GET", "/console/funds/<int:fund_id>/reports/<name>.<any(json, csv, xlsx, pdf):fmt>"): PUBLIC,
+    ("GET", "/console/audit"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
