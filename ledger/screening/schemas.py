@@ -144,6 +144,7 @@ class ListedSummarySchema(ma.Schema):
     source_key = fields.String()
     programmes = fields.List(fields.String())
     birth_dates = fields.List(fields.String())
+    nationalities = fields.List(fields.String())
 
 
 class CaseGroupSchema(ma.Schema):
@@ -158,6 +159,7 @@ class CaseGroupSchema(ma.Schema):
     listed = fields.Nested(ListedSummarySchema)
     names_written = fields.List(fields.String())
     case_ids = fields.List(fields.Integer(), metadata={"description": "The first 50"})
+    payee_ids = fields.List(fields.Integer(), metadata={"description": "Those of the first 50"})
     needs_second_officer = fields.Boolean()
 
 

@@ -192,6 +192,66 @@ def import_watchlist(
     }
 
 
+def version_changes(
+    session: Session, version: WatchlistVersion, limit: int = 200
+) -> dict[str, Any]:
+    """What one import changed, read from the entries as stored (a version records
+    only how many): the entries it added, those it changed (each as an earlier
+    version had it and as this one has it), those it removed, the first ``limit``
+    of each by key; and the review cases it opened (matches on the screening it
+    ran, and delistings of the confirmed matches it removed)."""
+    entry = WatchlistEntry
+    changed_keys = select(entry.source_key).where(
+        entry.retired_in_id == version.id, entry.retired_as == "changed"
+    )
+    added = session.scalars(
+        select(entry)
+        .where(entry.version_id == version.id, entry.source_key.not_in(changed_keys))
+        .order_by(entry.source_key)
+        .limit(limit)
+    ).all()
+    was = session.scalars(
+        select(entry)
+        .where(entry.retired_in_id == version.id, entry.retired_as == "changed")
+        .order_by(entry.source_key)
+        .limit(limit)
+    ).all()
+    now = {
+        row.source_key: row
+        for part in chunks([row.source_key for row in was])
+        for row in session.scalars(
+            select(entry).where(
+                entry.version_id == version.id,
+                entry.source == version.source,
+                among(session, entry.source_key, part),
+            )
+        )
+    }
+    removed = session.scalars(
+        select(entry)
+        .where(entry.retired_in_id == version.id, entry.retired_as == "removed")
+        .order_by(entry.source_key)
+        .limit(limit)
+    ).all()
+    trigger = f"watchlist.imported:{version.source}:{version.number}"
+    removed_ids = select(entry.id).where(
+        entry.retired_in_id == version.id, entry.retired_as == "removed"
+    )
+    matches = session.scalar(select(func.count(ReviewCase.id)).where(ReviewCase.trigger == trigger))
+    delistings = session.scalar(
+        select(func.count(ReviewCase.id)).where(
+            ReviewCase.kind == "delisting", ReviewCase.entry_id.in_(removed_ids)
+        )
+    )
+    return {
+        "added": list(added),
+        "changed": [{"was": row, "now": now.get(row.source_key)} for row in was],
+        "removed": list(removed),
+        "cases_opened": matches or 0,
+        "delisting_cases": delistings or 0,
+    }
+
+
 # ---------------------------------------------------------------- the index
 
 

@@ -115,8 +115,8 @@ def case_groups(
     for row in rows:
         members = first.get((row.entry_id, row.listed_key), [])
         entry = entries[row.entry_id]
-        written = sorted({str((ev or {}).get("query_name", "")) for _, ev in members})
-        listed_as = sorted({str((ev or {}).get("entry_name", "")) for _, ev in members})
+        written = sorted({str((ev or {}).get("query_name", "")) for _, _p, ev in members})
+        listed_as = sorted({str((ev or {}).get("entry_name", "")) for _, _p, ev in members})
         groups.append(
             {
                 "entry_id": row.entry_id,
@@ -132,9 +132,11 @@ def case_groups(
                     "source_key": entry.source_key,
                     "programmes": list(entry.data.get("programmes", ())),
                     "birth_dates": list(entry.data.get("birth_dates", ())),
+                    "nationalities": list(entry.data.get("nationalities", ())),
                 },
                 "names_written": written[:20],
-                "case_ids": [case_id for case_id, _ in members],
+                "case_ids": [case_id for case_id, _p, _e in members],
+                "payee_ids": sorted({payee_id for _c, payee_id, _e in members}),
                 "needs_second_officer": row.cases > second_officer_above(),
             }
         )
@@ -143,15 +145,16 @@ def case_groups(
 
 def _first_cases(
     session: Session, entry_ids: set[int], each: int = 50
-) -> dict[tuple[int, str | None], list[tuple[int, Any]]]:
-    """The first ``each`` open match cases (id, evidence) of every group of these
-    entries, in one statement a chunk of entries (not one a group)."""
+) -> dict[tuple[int, str | None], list[tuple[int, int, Any]]]:
+    """The first ``each`` open match cases (id, payee id, evidence) of every group of
+    these entries, in one statement a chunk of entries (not one a group)."""
     case = ReviewCase
-    found: dict[tuple[int, str | None], list[tuple[int, Any]]] = {}
+    found: dict[tuple[int, str | None], list[tuple[int, int, Any]]] = {}
     for part in chunks(sorted(entry_ids)):
         numbered = (
             select(
                 case.id,
+                case.payee_id,
                 case.entry_id,
                 case.listed_key,
                 case.evidence,
@@ -163,13 +166,32 @@ def _first_cases(
             .subquery()
         )
         rows = session.execute(
-            select(numbered.c.id, numbered.c.entry_id, numbered.c.listed_key, numbered.c.evidence)
+            select(
+                numbered.c.id,
+                numbered.c.payee_id,
+                numbered.c.entry_id,
+                numbered.c.listed_key,
+                numbered.c.evidence,
+            )
             .where(numbered.c.n <= each)
             .order_by(numbered.c.id)
         )
-        for case_id, entry_id, listed_key, evidence in rows:
-            found.setdefault((entry_id, listed_key), []).append((case_id, evidence))
+        for case_id, payee_id, entry_id, listed_key, evidence in rows:
+            found.setdefault((entry_id, listed_key), []).append((case_id, payee_id, evidence))
     return found
+
+
+def proposed_clearances(session: Session, limit: int = 100) -> list[dict[str, Any]]:
+    """The group clearances proposed and awaiting a second compliance officer, the
+    oldest first, each with the listed entry it clears against."""
+    found = session.execute(
+        select(GroupClearance, WatchlistEntry)
+        .join(WatchlistEntry, WatchlistEntry.id == GroupClearance.entry_id)
+        .where(GroupClearance.status == "proposed")
+        .order_by(GroupClearance.id)
+        .limit(limit)
+    ).all()
+    return [{"clearance": clearance, "entry": entry} for clearance, entry in found]
 
 
 def _open_group(session: Session, entry_id: int, listed_key: str) -> list[ReviewCase]:

@@ -115,6 +115,33 @@ STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
         ("POST", "/api/v1/tokens/<int:token_id>/revoke"),
         "/console/tokens/999999/revoke",
     ),
+    ("POST", "/console/review-cases/clearances/<int:clearance_id>/approve"): (
+        ("POST", "/api/v1/review-case-groups/clearances/<int:clearance_id>/approve"),
+        "/console/review-cases/clearances/1/approve",
+    ),
+    ("GET", "/console/payees/<int:payee_id>"): (
+        ("GET", "/api/v1/payees/<int:payee_id>"),
+        "/console/payees/1",
+    ),
+    ("POST", "/console/payees/<int:payee_id>/restrict"): (
+        ("POST", "/api/v1/payees/<int:payee_id>/restrictions"),
+        "/console/payees/1/restrict",
+    ),
+    ("GET", "/console/restrictions"): (("GET", "/api/v1/restrictions"), "/console/restrictions"),
+    ("POST", "/console/restrictions/<int:restriction_id>/lift"): (
+        ("POST", "/api/v1/restrictions/<int:restriction_id>/lift"),
+        "/console/restrictions/1/lift",
+    ),
+    ("GET", "/console/refusals"): (("GET", "/api/v1/refusals"), "/console/refusals"),
+    ("GET", "/console/refusals/<int:refusal_id>"): (
+        ("GET", "/api/v1/refusals/<int:refusal_id>"),
+        "/console/refusals/1",
+    ),
+    ("GET", "/console/watchlists"): (("GET", "/api/v1/watchlists"), "/console/watchlists"),
+    ("GET", "/console/watchlists/versions/<int:version_id>"): (
+        ("GET", "/api/v1/watchlists/<source>/versions"),
+        "/console/watchlists/versions/1",
+    ),
 }
 
 
