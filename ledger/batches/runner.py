@@ -1,24 +1,19 @@
 """Running a batch's posting: the transaction boundary, one commit per chunk.
 
-Used by the API (in a background thread) and by ``flask --app wsgi batches post``
-(in the foreground). All state is in the database, so any process can resume a
-run that stopped: it pays the rows still ``ready`` and nothing else.
+Used by the ``batch.post`` job (``ledger/jobs/handlers.py``), which the API
+queues, and by ``flask --app wsgi batches post`` (in the foreground). All state is
+in the database, so any process can resume a run that stopped: it pays the rows
+still ``ready`` and nothing else.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
-
-from flask import Flask
 
 from ledger.auth.models import User
 from ledger.batches.services import CHUNK_SIZE, ChunkResult, post_chunk
 from ledger.db import db
 from ledger.errors import LedgerError
-
-log = logging.getLogger(__name__)
 
 
 def run_posting(
@@ -53,19 +48,3 @@ def _record_refusal(actor_id: int, error: LedgerError) -> None:
         record_refusal(session, session.get(User, actor_id), error)
         for action in error.deferred:
             action(session)
-
-
-def start_in_background(app: Flask, batch_id: int, actor_id: int) -> threading.Thread:
-    """Post the batch in a thread of this process. If the process dies, the batch
-    stays ``posting`` and any later run (API or CLI) resumes it."""
-
-    def target() -> None:
-        with app.app_context():
-            try:
-                run_posting(batch_id, actor_id, chunk_size=app.config.get("BATCH_CHUNK_SIZE", 1000))
-            except Exception:
-                log.exception("posting batch %s stopped; run it again to resume", batch_id)
-
-    thread = threading.Thread(target=target, name=f"batch-{batch_id}", daemon=True)
-    thread.start()
-    return thread
