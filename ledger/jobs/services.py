@@ -47,6 +47,7 @@ class JobRun:
     kind: str
     arguments: dict[str, Any]
     created_by: int | None
+    attempt: int  # 1 for the first run, 2 for the next (a retry or a resume) …
     progress: dict[str, Any] = field(default_factory=dict)
 
     def report(self, progress: dict[str, Any], session: Session | None = None) -> None:
@@ -270,7 +271,9 @@ def _start(job_id: int) -> JobRun | None:
         job.state = "running"
         job.attempts += 1
         job.started_at = job.started_at or utcnow()
-        return JobRun(job.id, job.kind, dict(job.arguments), job.created_by, dict(job.progress))
+        return JobRun(
+            job.id, job.kind, dict(job.arguments), job.created_by, job.attempts, dict(job.progress)
+        )
 
 
 def _finish(job_id: int, state: str, progress: dict[str, Any], error: str | None) -> None:
