@@ -109,11 +109,11 @@ class JobQueue:
                 with contextlib.suppress(Retry):  # recorded on the job as failed
                     run_job(job_id, last_attempt=True)
             return
-        if self.in_process:
-            self.start_in_process()
+        sent = self.start_in_process() if self.in_process else set()
         try:
             for job_id in job_ids:
-                self.actor.send(job_id)
+                if job_id not in sent:
+                    self.actor.send(job_id)
         except Exception:
             log.exception("jobs %s not sent; the scheduler sends them again", job_ids)
         finally:
@@ -139,32 +139,39 @@ class JobQueue:
 
     def start_worker(self, threads: int | None = None, *, schedule: bool) -> None:
         """Start worker threads consuming the queue, and the scheduler if asked."""
-        from ledger.jobs.scheduler import Scheduler
-
         self._worker = dramatiq.Worker(self.broker, worker_threads=threads or self.threads)
         self._worker.start()
         if schedule:
-            self._scheduler = Scheduler(self.app)
-            self._scheduler.start()
+            self._start_scheduler()
 
-    def start_in_process(self) -> None:
+    def _start_scheduler(self) -> None:
+        from ledger.jobs.scheduler import Scheduler
+
+        self._scheduler = Scheduler(self.app)
+        self._scheduler.start()
+
+    def start_in_process(self) -> set[int]:
         """No broker: start this process's worker threads and scheduler, once, and
-        send again the jobs left unfinished by a process that stopped."""
-        with self._start_lock:
-            if self._worker is not None or not self.in_process:
-                return
-            self.start_worker(schedule=bool(self.app.config["JOBS_SCHEDULE"]))
+        send again the jobs left unfinished by a process that stopped (returned:
+        the ids sent)."""
         from ledger.db import db
         from ledger.jobs.models import Job
 
-        with self.app.app_context(), db.transaction() as session:
-            left = list(
-                session.scalars(
-                    select(Job.id).where(Job.state.in_(("queued", "running"))).order_by(Job.id)
+        with self._start_lock:
+            if self._worker is not None or not self.in_process:
+                return set()
+            self.start_worker(schedule=False)
+            with self.app.app_context(), db.transaction() as session:
+                left = list(
+                    session.scalars(
+                        select(Job.id).where(Job.state.in_(("queued", "running"))).order_by(Job.id)
+                    )
                 )
-            )
-        for job_id in left:
-            self.actor.send(job_id)
+            for job_id in left:
+                self.actor.send(job_id)
+            if self.app.config["JOBS_SCHEDULE"]:
+                self._start_scheduler()
+        return set(left)
 
     def stop(self, timeout_seconds: float = 30) -> None:
         """Stop the scheduler and the worker threads, letting running jobs finish."""
