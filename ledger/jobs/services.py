@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from dramatiq.threading import Interrupt
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -256,6 +257,12 @@ def run_job(job_id: int, *, last_attempt: bool) -> None:
             _finish(run.id, state, run.progress, f"{type(error).__name__}: {error}"[:4000])
             log.warning("job %s (%s) %s: %r", run.id, run.kind, state, error, exc_info=True)
             raise Retry(str(error)) from error
+        except Interrupt as interrupt:
+            # Dramatiq's time limit or shutdown, raised into this thread: the job is
+            # retried (it resumes), and says why it stopped meanwhile.
+            state = "failed" if last_attempt else "queued"
+            _finish(run.id, state, run.progress, f"{type(interrupt).__name__}: interrupted")
+            raise
         _finish(run.id, "done", run.progress if outcome is None else outcome, None)
         log.info("job %s (%s) done", run.id, run.kind)
 
