@@ -54,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     install_audit(state.sessionmaker)
 
+    from ledger import jobs
+
+    jobs.init_app(app)
+
     from ledger.committee.policy import load_policy
 
     app.extensions["ledger.quorum_policy"] = load_policy(app.config["QUORUM_POLICY_FILE"])
@@ -113,6 +117,7 @@ def _register_blueprints(api: Any) -> None:
     from ledger.compliance.views import blp as compliance_blp
     from ledger.disbursements.views import blp as disbursements_blp
     from ledger.funding.views import blp as funding_blp
+    from ledger.jobs.views import blp as jobs_blp
     from ledger.journal.views import blp as journal_blp
     from ledger.payees.views import blp as payees_blp
     from ledger.projects.views import blp as projects_blp
@@ -132,5 +137,6 @@ def _register_blueprints(api: Any) -> None:
         journal_blp,
         reports_blp,
         audit_blp,
+        jobs_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")

@@ -275,8 +275,10 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     from ledger.batches.cli import batches_cli
+    from ledger.jobs.cli import worker_command
     from ledger.reports.cli import report_command
 
     app.cli.add_command(batches_cli)
+    app.cli.add_command(worker_command)
 
     app.cli.add_command(report_command)

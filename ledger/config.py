@@ -67,6 +67,33 @@ class Defaults:
     TRUSTED_PROXIES: tuple[str, ...] = ()
     RATELIMIT_STORAGE_URI = "memory://"
 
+    # Background jobs (ledger/jobs; docs/architecture.md, "Jobs"). The broker:
+    # "amqp://user:password@host:5672/vhost" (RabbitMQ) or "redis://host:6379/0"; the
+    # application sends jobs there and `flask --app wsgi worker` runs them. Unset: the
+    # serving process runs them itself, in JOBS_THREADS threads (`make run`).
+    JOBS_BROKER_URL: str | None = None
+    JOBS_QUEUE = "ledger"
+    # The tests: a job runs in the thread that commits it, right after the commit.
+    JOBS_INLINE = False
+    JOBS_THREADS = 2
+    # A job that fails on something other than a rule of the ledger is run again,
+    # after 15 s, 30 s, 60 s … (at most JOBS_MAX_BACKOFF_SECONDS), this many times.
+    JOBS_MAX_RETRIES = 8
+    JOBS_MIN_BACKOFF_SECONDS = 15
+    JOBS_MAX_BACKOFF_SECONDS = 3600
+    # A run longer than this is interrupted and retried (it resumes where it was).
+    JOBS_TIME_LIMIT_SECONDS = 3600
+    # Workers enqueue the scheduled jobs, once per period (seconds; 0: never).
+    JOBS_SCHEDULE = True
+    JOBS_EXPIRE_REQUESTS_EVERY = 3600
+    JOBS_SIGN_CHECKPOINT_EVERY = 86400
+    JOBS_SCHEDULER_TICK_SECONDS = 30
+    # A job still queued this long after its message went out is sent again.
+    JOBS_RESEND_AFTER_SECONDS = 300
+    # Payees re-screened per transaction after a list import.
+    JOBS_RESCREEN_CHUNK = 1000
+    BATCH_CHUNK_SIZE = 1000
+
     # flask-smorest / OpenAPI
     API_TITLE = "Reconstruction-aid ledger"
     API_VERSION = "v1"

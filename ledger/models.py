@@ -24,6 +24,7 @@ from ledger.funding.models import (
     PledgeAmendment,
 )
 from ledger.idempotency.models import IdempotencyKey
+from ledger.jobs.models import Job
 from ledger.journal.models import JournalEntry, JournalLine
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
@@ -46,6 +47,7 @@ __all__ = [
     "Donor",
     "Fund",
     "IdempotencyKey",
+    "Job",
     "JournalEntry",
     "JournalLine",
     "Payee",

@@ -107,6 +107,9 @@ def _app(database_url: str) -> Iterator[Flask]:
             "DATABASE_URL": database_url,
             "DB_POOL_SIZE": 20,
             "SECRET_KEY": "tests-only-secret-key",
+            # A job runs in the thread that commits it, right after the commit:
+            # inside the test's transaction (tests/jobs run real workers).
+            "JOBS_INLINE": True,
         }
     )
     yield app

@@ -69,6 +69,10 @@ class BatchSchema(ma.Schema):
     progress = fields.Nested(ProgressSchema)
 
 
+class BatchPostedSchema(BatchSchema):
+    job_id = fields.Integer(metadata={"description": "The batch.post job: GET /jobs/{id}"})
+
+
 class BatchRowSchema(ma.Schema):
     id = fields.Integer()
     line = fields.Integer()

@@ -46,6 +46,8 @@ from ledger.errors import (
 )
 from ledger.funding.allocation import allocate_disbursement
 from ledger.funding.models import Fund
+from ledger.jobs.models import Job
+from ledger.jobs.services import enqueue, send_after_commit, unfinished
 from ledger.journal.services import (
     CASH,
     COMMITMENT_RESERVE,
@@ -394,6 +396,23 @@ def start_posting(
         batch.posting_started_at = utcnow()
         record(session, actor, "batch.posting_started", batch, before=before)
     return batch
+
+
+def post_in_background(
+    session: Session, actor: Actor, *, batch_id: int, paid_on: dt.date | None
+) -> tuple[Batch, Job]:
+    """Start (or resume) posting the batch (``start_posting``) and leave the paying
+    to a ``batch.post`` job, sent once the transaction commits: the batch's job
+    still queued or running, sent again (its worker may have died), or a new one.
+    A second message for a job that a live worker runs is dropped by the worker
+    that gets it (``jobs.services.exclusive``)."""
+    batch = start_posting(session, actor, batch_id=batch_id, paid_on=paid_on)
+    job = unfinished(session, "batch.post", batch_id=batch.id)
+    if job is None:
+        job = enqueue(session, "batch.post", {"batch_id": batch.id}, actor=actor)
+    else:
+        send_after_commit(session, job.id)
+    return batch, job
 
 
 @dataclass(frozen=True)

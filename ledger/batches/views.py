@@ -14,6 +14,7 @@ from ledger.batches import services
 from ledger.batches.models import Batch, BatchRow
 from ledger.batches.schemas import (
     BatchListArgs,
+    BatchPostedSchema,
     BatchPostSchema,
     BatchRowArgs,
     BatchRowSchema,
@@ -136,15 +137,17 @@ class PostBatch(MethodView):
     @requires("treasurer")
     @problems(blp, NotFound, NotApproved, SeparationOfDuties, Conflict)
     @blp.arguments(BatchPostSchema)
-    @blp.response(202, BatchSchema)
-    def post(self, data: dict[str, Any], batch_id: int) -> dict[str, Any]:
-        """Start paying an approved batch, in the background, in chunks (one
-        transaction each). Follow it with ``GET /batches/{id}``. Calling it again
-        while it posts resumes a run that stopped: no row is ever paid twice."""
-        from ledger.batches.runner import post_batch
-
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        batch = post_batch(
-            app, db.session, current_user(), batch_id=batch_id, paid_on=data["paid_on"]
+    @blp.response(202, BatchPostedSchema, headers={"Location": {"schema": {"type": "string"}}})
+    def post(self, data: dict[str, Any], batch_id: int) -> Any:
+        """Start paying an approved batch: a ``batch.post`` job pays it in chunks (one
+        transaction each), on a worker. Follow it at ``Location`` (the job) or with
+        ``GET /batches/{id}``. Calling it again while it posts resumes a run that
+        stopped: no row is ever paid twice."""
+        batch, job = services.post_in_background(
+            db.session, current_user(), batch_id=batch_id, paid_on=data["paid_on"]
         )
-        return _present(batch)
+        return (
+            {**_present(batch), "job_id": job.id},
+            202,
+            {"Location": f"/api/v1/jobs/{job.id}"},
+        )

@@ -1,14 +1,15 @@
 """The treasurer's batches (issue 24, item 4): every batch with its progress, and a
 batch's page with its held rows and why each is held, and the button that posts it.
 The facts are ``batches.services``' (``progress``, ``rows_query``,
-``request_status``); posting is ``batches.runner.post_batch``, as for the API's
-``POST /batches/{id}/post``; a refusal shows the service's reason and is kept."""
+``request_status``); posting is ``batches.services.post_in_background`` (a
+``batch.post`` job), as for the API's ``POST /batches/{id}/post``; a refusal shows
+the service's reason and is kept."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,7 +21,6 @@ from wtforms.validators import Optional
 from ledger.api import paginate
 from ledger.batches import services
 from ledger.batches.models import Batch, BatchRow
-from ledger.batches.runner import post_batch
 from ledger.console.committee import READERS
 from ledger.console.compliance import CASE_READERS
 from ledger.console.views import allowed, bp
@@ -87,10 +87,9 @@ def post_batch_page(batch_id: int) -> Any:
     if not form.validate_on_submit():
         page = render_template("console/batch.html", **_batch_facts(batch_id), form=form)
         return page, 422
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        batch = post_batch(
-            app, db.session, current_user.user, batch_id=batch_id, paid_on=form.paid_on.data
+        batch, _job = services.post_in_background(
+            db.session, current_user.user, batch_id=batch_id, paid_on=form.paid_on.data
         )
     except LedgerError as refused:
         settle(refused, current_user.user)  # as the API does: the refusal is kept

@@ -21,15 +21,14 @@ class WatchlistVersionSchema(ma.Schema):
     created_at = fields.DateTime()
 
 
-class RescreenSchema(ma.Schema):
-    payees_screened = fields.Integer()
-    cases_opened = fields.Integer()
-    delisting_cases = fields.Integer()
-
-
 class ImportResultSchema(ma.Schema):
     version = fields.Nested(WatchlistVersionSchema)
-    rescreen = fields.Nested(RescreenSchema)
+    delisting_cases = fields.Integer(
+        metadata={"description": "Cases opened for restrictions whose entry was removed"}
+    )
+    job_id = fields.Integer(
+        metadata={"description": "The watchlist.rescreen job that screens every payee again"}
+    )
 
 
 class UploadSchema(ma.Schema):

@@ -124,9 +124,14 @@ def import_watchlist(
     source: str,
     parsed: ParsedList,
     file_sha256: str,
+    *,
+    rescreen_now: bool = True,
 ) -> dict[str, Any]:
     """Record a new version of ``source`` and what it added, changed and removed
-    against the previous one; then screen every payee again."""
+    against the previous one, and open a case for each restriction whose entry was
+    removed; then screen every payee again: now, in this transaction
+    (``rescreen_now``, the CLI), or in a ``watchlist.rescreen`` job queued with it
+    (the API: a list import re-screens 100,000 payees in about 30 s)."""
     previous = session.scalar(
         select(func.max(WatchlistVersion.number)).where(WatchlistVersion.source == source)
     )
@@ -184,12 +189,20 @@ def import_watchlist(
     session.add_all(new_rows)
     session.flush()
     record(session, actor, "watchlist.imported", version)
-    rescreen = rescreen_all(session, actor, trigger=f"watchlist.imported:{source}:{version.number}")
     delisted = open_delisting_cases(session, actor, removed_ids)
-    return {
-        "version": version,
-        "rescreen": {**rescreen, "delisting_cases": delisted},
-    }
+    trigger = f"watchlist.imported:{source}:{version.number}"
+    if rescreen_now:
+        rescreen = rescreen_all(session, actor, trigger=trigger)
+        return {"version": version, "rescreen": {**rescreen, "delisting_cases": delisted}}
+    from ledger.jobs.services import enqueue
+
+    job = enqueue(
+        session,
+        "watchlist.rescreen",
+        {"trigger": trigger, "watchlist_version_id": version.id},
+        actor=actor,
+    )
+    return {"version": version, "delisting_cases": delisted, "job": job, "job_id": job.id}
 
 
 def version_changes(
@@ -592,29 +605,66 @@ def screen_payee(
 
 def rescreen_all(session: Session, actor: Actor | None, trigger: str) -> dict[str, int]:
     """Screen every payee, and every party behind one, against the lists as they
-    are now; open a case for each new hit (the rules of `find_new_hits`).
+    are now; open a case for each new hit (the rules of `find_new_hits`). In the
+    caller's transaction (the CLI's import); the API's import queues a job that
+    goes through the payees in chunks (`rescreen_payees`)."""
+    result = rescreen_payees(session, actor, trigger)
+    return {"payees_screened": result.payees_screened, "cases_opened": result.cases_opened}
+
+
+@dataclass(frozen=True)
+class Rescreened:
+    payees_screened: int
+    cases_opened: int
+    last_payee_id: int  # the cursor for the next chunk (0: none screened)
+
+
+# Re-screens of payees wait for each other (PostgreSQL): two of them (two lists
+# imported a moment apart) would each find a hit uncovered and open a case each.
+# A transaction-level advisory lock, in the two-integer key space.
+_RESCREEN_LOCK = select(func.pg_advisory_xact_lock(0x6C656467, 1))
+
+
+def rescreen_payees(
+    session: Session,
+    actor: Actor | None,
+    trigger: str,
+    *,
+    after_payee_id: int = 0,
+    limit: int | None = None,
+) -> Rescreened:
+    """Screen the payees with an id above ``after_payee_id`` (the next ``limit`` of
+    them, in id order; all without one) and every party behind them; open a case
+    for each new hit. Run again over the same payees, it opens nothing new: a hit
+    that a case covers is not a new hit.
 
     Done in bulk, since a fund that paid a cash batch has 100,000 payees and a
     list import must re-screen them all: the payees and parties are read in
     two queries and searched through `search_subjects` over
     `screening_workers()` processes."""
-    payee_name = select(Payee.name).where(Payee.id == RelatedParty.payee_id).scalar_subquery()
-    subjects = [
-        _payee_subject(*row)
-        for row in session.execute(
-            select(
-                Payee.id,
-                Payee.name,
-                Payee.aliases,
-                Payee.original_script_name,
-                Payee.birth_date,
-                Payee.country,
-                Payee.identifiers,
-                Payee.kind,
-            )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_RESCREEN_LOCK)
+    payees = (
+        select(
+            Payee.id,
+            Payee.name,
+            Payee.aliases,
+            Payee.original_script_name,
+            Payee.birth_date,
+            Payee.country,
+            Payee.identifiers,
+            Payee.kind,
         )
-    ]
-    payees = len(subjects)
+        .where(Payee.id > after_payee_id)
+        .order_by(Payee.id)
+    )
+    if limit is not None:
+        payees = payees.limit(limit)
+    subjects = [_payee_subject(*row) for row in session.execute(payees)]
+    if not subjects:
+        return Rescreened(0, 0, after_payee_id)
+    last_payee_id = subjects[-1].payee_id
+    payee_name = select(Payee.name).where(Payee.id == RelatedParty.payee_id).scalar_subquery()
     subjects += [
         _party_subject(*row)
         for row in session.execute(
@@ -628,15 +678,16 @@ def rescreen_all(session: Session, actor: Actor | None, trigger: str) -> dict[st
                 RelatedParty.original_script_name,
                 RelatedParty.birth_date,
                 RelatedParty.kind,
-            )
+            ).where(RelatedParty.payee_id > after_payee_id, RelatedParty.payee_id <= last_payee_id)
         )
     ]
+    payees_screened = sum(1 for s in subjects if s.related_party_id is None)
     # Each payee, then the parties behind it: the order cases open in.
     subjects.sort(key=lambda s: (s.payee_id, s.related_party_id or 0))
     index = name_index(session)
     hits = search_subjects(index, subjects, workers=screening_workers())
     opened = open_cases(session, actor, uncovered(session, hits), trigger)
-    return {"payees_screened": payees, "cases_opened": len(opened)}
+    return Rescreened(payees_screened, len(opened), last_payee_id)
 
 
 def open_delisting_cases(

@@ -78,20 +78,28 @@ class Versions(MethodView):
     @requires("compliance")
     @problems(blp, NotFound)
     @blp.arguments(UploadSchema, location="files")
-    @blp.response(201, ImportResultSchema)
-    def post(self, files: dict[str, Any], source: str) -> dict[str, Any]:
+    @blp.response(202, ImportResultSchema, headers={"Location": {"schema": {"type": "string"}}})
+    def post(self, files: dict[str, Any], source: str) -> Any:
         """Import a new version of a list (un, ofac-sdn, ofac-consolidated, fund). A
         malformed or truncated file is refused, naming the line or element, and
-        changes nothing. Every payee is screened again against the new lists."""
+        changes nothing. A restriction whose entry the new version removed gets a
+        delisting case at once; every payee is then screened again by a
+        ``watchlist.rescreen`` job, which ``Location`` points to."""
         stream = files["file"]
         try:
             upload = {stream.filename or "file": stream.read()}
         finally:
             stream.close()
         parsed = services.parse_source(_source(source), upload)
-        return services.import_watchlist(
-            db.session, current_user(), source, parsed, services.files_digest(upload)
+        result = services.import_watchlist(
+            db.session,
+            current_user(),
+            source,
+            parsed,
+            services.files_digest(upload),
+            rescreen_now=False,
         )
+        return result, 202, {"Location": f"/api/v1/jobs/{result['job_id']}"}
 
 
 @blp.route("/watchlist-entries")

@@ -79,7 +79,8 @@ def test_the_whole_money_path_runs_as_the_application_role(app, database_url):
         )
     owner.dispose()
     url = sa.make_url(database_url).set(username="ledger_web_test").render_as_string(False)
-    web = create_app({"TESTING": True, "DATABASE_URL": url})
+    # No broker: the batch's job runs on this app's in-process worker (make run's way).
+    web = create_app({"TESTING": True, "DATABASE_URL": url, "JOBS_SCHEDULE": False})
     try:
         ledger = LedgerDriver(web, web.test_client())
         world = ledger.approved("1000.00")
@@ -111,4 +112,5 @@ def test_the_whole_money_path_runs_as_the_application_role(app, database_url):
         assert ledger.trial_balance(cash["fund"]["id"])["balanced"] is True
         assert ledger.get("/audit-events/verify")["valid"] is True
     finally:
+        web.extensions["ledger.jobs"].stop()
         web.extensions["ledger.db"].engine.dispose()

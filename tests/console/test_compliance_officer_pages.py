@@ -39,8 +39,12 @@ def import_fund_list(client, rows: list[str]) -> dict:  # type: ignore[no-untype
         headers=token("compliance-1"),
         content_type=f"multipart/form-data; boundary={boundary}",
     )
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()  # type: ignore[no-any-return]
+    assert response.status_code == 202, response.get_data(as_text=True)
+    answer = response.get_json()
+    # The re-screening is a job, run at once in the tests (JOBS_INLINE).
+    job = client.get(f"/api/v1/jobs/{answer['job_id']}", headers=token("compliance-1")).get_json()
+    assert job["state"] == "done", job
+    return {**answer, "rescreen": job["progress"]}
 
 
 FIRST = [

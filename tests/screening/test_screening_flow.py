@@ -50,14 +50,14 @@ def lists(ledger):
             ["cons_prim.csv", "cons_alt.csv", "cons_add.csv", "cons_comments.csv"],
         ),
     )
-    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.status_code == 202, response.get_data(as_text=True)
     response = upload(
         ledger,
         "ofac-sdn",
         "sdn.zip",
         ofac_zip(GAZA_SDN, ["sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"]),
     )
-    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.status_code == 202, response.get_data(as_text=True)
     return world
 
 
@@ -170,7 +170,7 @@ def test_a_hit_found_at_the_moment_of_payment_refuses_it_and_opens_its_case(ledg
         b"F-1,person,Khalil Abu Shaaban,,,,1970,PS,,FUND,2021-08-01,committee vetting\n"
     )
     response = upload(ledger, "fund", "fund.csv", fund_list)
-    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.status_code == 202, response.get_data(as_text=True)
     ledger.related_party(payee["id"], "Khaleel Abu Sha'ban", role="director")
     refused = ledger.disburse(request["id"], "100.00", expect=409)
     assert refused["code"] == "payee_restricted"
@@ -204,7 +204,7 @@ def test_a_new_un_list_rescreens_payees_and_delisting_opens_a_case(ledger):
     old = (WATCHLISTS / "un_consolidated_2018-10-29.xml").read_bytes()
     new = (WATCHLISTS / "un_consolidated_2026-02-27.xml").read_bytes()
     first = upload(ledger, "un", "un-2018.xml", old)
-    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.status_code == 202, first.get_data(as_text=True)
     added_later, removed_later = _diff_names(ledger, old, new)
     newcomer = register(ledger, added_later)
     assert newcomer["payable"] is True
@@ -215,11 +215,16 @@ def test_a_new_un_list_rescreens_payees_and_delisting_opens_a_case(ledger):
     )
 
     second = upload(ledger, "un", "un-2026.xml", new)
-    assert second.status_code == 201, second.get_data(as_text=True)
+    assert second.status_code == 202, second.get_data(as_text=True)
     result = second.get_json()
     assert result["version"]["number"] == 2
     assert result["version"]["added"] > 0 and result["version"]["removed"] > 0
-    assert result["rescreen"]["delisting_cases"] == 1
+    assert result["delisting_cases"] == 1
+    # Every payee is screened again by a job (run at once, in the tests).
+    assert second.headers["Location"] == f"/api/v1/jobs/{result['job_id']}"
+    job = ledger.get(f"/jobs/{result['job_id']}", "compliance")
+    assert (job["kind"], job["state"], job["attempts"]) == ("watchlist.rescreen", "done", 1)
+    assert job["progress"]["payees_screened"] == 2
     assert ledger.get(f"/payees/{newcomer['id']}")["payable"] is False
     delisting = ledger.get(f"/review-cases?payee_id={delisted['id']}&kind=delisting", "compliance")[
         "items"
@@ -274,7 +279,7 @@ def test_rescreen_after_import_finds_parties_behind_payees_once(ledger, monkeypa
     monkeypatch.setattr(names, "_PARALLEL_MINIMUM", 1)  # the forked path, even for a few
     old = (WATCHLISTS / "un_consolidated_2018-10-29.xml").read_bytes()
     new = (WATCHLISTS / "un_consolidated_2026-02-27.xml").read_bytes()
-    assert upload(ledger, "un", "un-2018.xml", old).status_code == 201
+    assert upload(ledger, "un", "un-2018.xml", old).status_code == 202
     added_later, _ = _diff_names(ledger, old, new)
     person = register(ledger, added_later)
     company = register(
@@ -287,8 +292,9 @@ def test_rescreen_after_import_finds_parties_behind_payees_once(ledger, monkeypa
     assert person["payable"] and company["payable"] and bystander["payable"]
 
     second = upload(ledger, "un", "un-2026.xml", new)
-    assert second.status_code == 201, second.get_data(as_text=True)
-    assert second.get_json()["rescreen"]["cases_opened"] >= 2
+    assert second.status_code == 202, second.get_data(as_text=True)
+    job = ledger.get(f"/jobs/{second.get_json()['job_id']}", "compliance")
+    assert job["state"] == "done" and job["progress"]["cases_opened"] >= 2
     cases = ledger.get(f"/review-cases?payee_id={company['id']}", "compliance")["items"]
     assert [c["related_party_id"] for c in cases] == [company["related_parties"][0]["id"]]
     assert cases[0]["evidence"]["list"] == "un"

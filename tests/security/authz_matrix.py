@@ -184,6 +184,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/batches/<int:batch_id>"): EVERYONE,
     ("GET", "/api/v1/batches/<int:batch_id>/rows"): EVERYONE,
     ("POST", "/api/v1/batches/<int:batch_id>/post"): only("treasurer"),
+    # ----------------------------------------------------------- jobs
+    # Whoever may read what started a job (a batch, a list) may follow it.
+    ("GET", "/api/v1/jobs"): EVERYONE,
+    ("GET", "/api/v1/jobs/<int:job_id>"): EVERYONE,
     ("GET", "/api/v1/journal/entries"): OVERSIGHT,
     ("GET", "/api/v1/journal/entries/<int:entry_id>"): OVERSIGHT,
     ("GET", "/api/v1/reports/available"): EVERYONE,
