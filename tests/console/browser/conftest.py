@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = Path(CHROMIUM).is_file()
@@ -32,10 +32,17 @@ if not HAVE_CHROMIUM and os.environ.get("CI") == "true":
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Chromium is not installed")
 
 
+class _Quiet(WSGIRequestHandler):
+    """The app logs each request itself (ledger.access); the server need not."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free port of 127.0.0.1, as a browser reaches it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
