@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,10 +23,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from ledger.auth import passwords, services
 from ledger.auth.models import ROLES, ApiToken, Credential, User
 from ledger.auth.schemas import UserCreateSchema
-from ledger.console.views import ROLE_LABELS, allowed, bp
+from ledger.console.views import ROLE_LABELS, allowed, bp, load_as_the_api
 from ledger.db import db, get_or_404, utcnow
 from ledger.errors import LedgerError
-from ledger.problems import flatten_messages, settle
+from ledger.problems import settle
 
 
 class RolesField(SelectMultipleField):  # type: ignore[misc]
@@ -66,23 +65,18 @@ def create_user() -> Any:
     form = NewUserForm()
     if not form.validate_on_submit():
         return render_template("console/users.html", **_users_page(form)), 422
-    try:
-        data = UserCreateSchema().load(  # the API's checks, as the API makes them
-            {
-                "name": form.name.data.strip(),
-                "roles": form.roles.data or [],
-                "institution": (form.institution.data or "").strip() or None,
-                "is_chair": bool(form.is_chair.data),
-            }
-        )
-    except ma.ValidationError as invalid:
-        said = flatten_messages(invalid.messages)
-        for name, messages in said.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [*field.errors, *messages]
-        detail = "; ".join(f"{name}: {' '.join(m)}" for name, m in said.items())
-        flash(_("The user was not created: %(why)s", why=detail), "error")
+    data = load_as_the_api(  # the API's checks, as the API makes them
+        form,
+        UserCreateSchema(),
+        {
+            "name": form.name.data.strip(),
+            "roles": form.roles.data or [],
+            "institution": (form.institution.data or "").strip() or None,
+            "is_chair": bool(form.is_chair.data),
+        },
+    )
+    if data is None:
+        flash(_("The user was not created: %(why)s", why=form.api_refusal), "error")
         return render_template("console/users.html", **_users_page(form)), 422
     try:
         user = services.create_user(db.session, current_user.user, **data)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,13 +24,13 @@ from ledger.committee.models import REQUEST_STATES, SpendingRequest
 from ledger.committee.schemas import SpendingRequestCreateSchema
 from ledger.committee.views import status_filter
 from ledger.console.committee import READERS
-from ledger.console.views import allowed, bp, status_label
+from ledger.console.views import allowed, bp, load_as_the_api, status_label
 from ledger.db import db
 from ledger.errors import LedgerError
 from ledger.funding.models import Fund
 from ledger.money import Money
 from ledger.payees.models import Payee
-from ledger.problems import flatten_messages, settle
+from ledger.problems import settle
 from ledger.projects.models import Project
 
 PAGE = 100  # requests a page of the list
@@ -78,26 +77,21 @@ def new_request() -> Any:
         return render_template("console/new_request.html", form=form)
     if not form.validate():
         return render_template("console/new_request.html", form=form), 422
-    try:
-        data = SpendingRequestCreateSchema().load(  # the API's checks, as the API makes them
-            {
-                "fund_id": int(form.fund_id.data),
-                "project_id": int(form.project_id.data),
-                "payee_id": int(form.payee_id.data),
-                "amount": form.amount.data.strip(),
-                "currency": form.currency.data.strip().upper(),
-                "fx_rate": (form.fx_rate.data or "").strip() or None,
-                "purpose": form.purpose.data.strip(),
-            }
-        )
-    except ma.ValidationError as invalid:
-        said = flatten_messages(invalid.messages)
-        for name, messages in said.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [*field.errors, *messages]
-        detail = "; ".join(f"{name}: {' '.join(m)}" for name, m in said.items())
-        flash(_("The request was not submitted: %(why)s", why=detail), "error")
+    data = load_as_the_api(  # the API's checks, as the API makes them
+        form,
+        SpendingRequestCreateSchema(),
+        {
+            "fund_id": int(form.fund_id.data),
+            "project_id": int(form.project_id.data),
+            "payee_id": int(form.payee_id.data),
+            "amount": form.amount.data.strip(),
+            "currency": form.currency.data.strip().upper(),
+            "fx_rate": (form.fx_rate.data or "").strip() or None,
+            "purpose": form.purpose.data.strip(),
+        },
+    )
+    if data is None:
+        flash(_("The request was not submitted: %(why)s", why=form.api_refusal), "error")
         return render_template("console/new_request.html", form=form), 422
     try:
         submitted = services.submit_request(

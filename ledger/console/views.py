@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ledger.auth import passwords
 from ledger.db import db
 from ledger.errors import NotFound, ValidationFailed
+from ledger.problems import flatten_messages
 
 bp = Blueprint(
     "console",
@@ -42,6 +44,22 @@ class SetPasswordForm(FlaskForm):  # type: ignore[misc]
 
 class SignOutForm(FlaskForm):  # type: ignore[misc]
     pass
+
+
+def load_as_the_api(form: FlaskForm, schema: ma.Schema, values: dict[str, Any]) -> Any:
+    """``values`` checked by the API's own ``schema``: its answer, or ``None`` with each
+    message put on the form's field it names. The refusal, for a flash, is
+    ``form.api_refusal``."""
+    try:
+        return schema.load(values)
+    except ma.ValidationError as invalid:
+        said = flatten_messages(invalid.messages)
+        for name, messages in said.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, *messages]
+        form.api_refusal = "; ".join(f"{name}: {' '.join(m)}" for name, m in said.items())
+        return None
 
 
 def allowed(*roles: str) -> None:
