@@ -105,6 +105,9 @@ class Defaults:
     SMTP_TIMEOUT_SECONDS = 10
     # A webhook's receiver must answer 2xx within this many seconds.
     WEBHOOK_TIMEOUT_SECONDS = 5
+    # The hosts webhooks may be sent to (empty: any); a URL naming another host is
+    # refused, and a delivery to one is cancelled.
+    WEBHOOK_ALLOWED_HOSTS: tuple[str, ...] = ()
     # A failed delivery is tried again after 30 s, 60 s, 120 s … (at most the
     # maximum), until this many attempts have failed; then it is given up.
     NOTIFY_RETRY_MIN_SECONDS = 30

@@ -334,6 +334,8 @@ def deliver(notification_id: int, attempt: int) -> dict[str, Any]:
             endpoint = session.get(WebhookEndpoint, notification.webhook_id)
             if endpoint is None or not endpoint.active:
                 return _cancel(session, notification, attempt, "the webhook was disabled")
+            if not webhook_host_allowed(endpoint.url):
+                return _cancel(session, notification, attempt, "the host is not allowed")
             target, secret = endpoint.url, endpoint.secret
         elif not target or not config.get("SMTP_HOST"):
             return _cancel(session, notification, attempt, "no email address or no SMTP server")
@@ -348,10 +350,13 @@ def deliver(notification_id: int, attempt: int) -> dict[str, Any]:
         )
 
     started = time.monotonic()
-    if isinstance(payload, bytes):
-        outcome = post_webhook(target, secret, payload)
-    else:
-        outcome = send_email(payload)
+    try:
+        if isinstance(payload, bytes):
+            outcome = post_webhook(target, secret, payload)
+        else:
+            outcome = send_email(payload)
+    except Exception as error:  # whatever went wrong in sending is a failed attempt, logged
+        outcome = Outcome(False, None, f"{type(error).__name__}: {error}"[:2000])
     duration_ms = int((time.monotonic() - started) * 1000)
 
     with db.transaction() as session:
@@ -511,7 +516,20 @@ def check_webhook_url(url: str) -> str:
         raise ValidationFailed("url", "No user or password in the URL: the signature is the proof.")
     if parts.fragment:
         raise ValidationFailed("url", "No #fragment: it is never sent.")
+    try:
+        parts.port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        raise ValidationFailed("url", "The port must be from 1 to 65535.") from None
+    if not webhook_host_allowed(url):
+        allowed = ", ".join(current_app.config["WEBHOOK_ALLOWED_HOSTS"])
+        raise ValidationFailed("url", f"Webhooks may go only to these hosts: {allowed}.")
     return url
+
+
+def webhook_host_allowed(url: str) -> bool:
+    """Whether ``WEBHOOK_ALLOWED_HOSTS`` (when set) names the URL's host."""
+    allowed = {h.lower() for h in current_app.config.get("WEBHOOK_ALLOWED_HOSTS") or ()}
+    return not allowed or (urlsplit(url).hostname or "").lower() in allowed
 
 
 def create_webhook(

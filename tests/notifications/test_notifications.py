@@ -200,8 +200,14 @@ def test_a_disabled_webhook_gets_nothing_more(
     )
 
 
-def test_a_webhook_url_must_be_http_or_https(ledger: LedgerDriver) -> None:
-    for url in ("ftp://127.0.0.1/x", "not a url", "http://user:pw@127.0.0.1/x"):
+def test_a_webhook_url_must_be_http_or_https_to_an_allowed_host(ledger: LedgerDriver) -> None:
+    for url in (
+        "ftp://127.0.0.1/x",
+        "not a url",
+        "http://user:pw@127.0.0.1/x",
+        "http://127.0.0.1:99999/x",
+        "https://hooks.example.org/x",  # not in WEBHOOK_ALLOWED_HOSTS (tests/conftest.py)
+    ):
         refused = ledger.raw("POST", "/me/webhooks", "clerk", {"url": url})
         assert refused.status_code == 422, url
         assert "url" in refused.get_json()["errors"]
