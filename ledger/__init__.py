@@ -119,6 +119,7 @@ def _register_blueprints(api: Any) -> None:
     from ledger.funding.views import blp as funding_blp
     from ledger.jobs.views import blp as jobs_blp
     from ledger.journal.views import blp as journal_blp
+    from ledger.notifications.views import blp as notifications_blp
     from ledger.payees.views import blp as payees_blp
     from ledger.projects.views import blp as projects_blp
     from ledger.reports.views import blp as reports_blp
@@ -138,5 +139,6 @@ def _register_blueprints(api: Any) -> None:
         reports_blp,
         audit_blp,
         jobs_blp,
+        notifications_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")

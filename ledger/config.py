@@ -94,6 +94,26 @@ class Defaults:
     JOBS_RESCREEN_CHUNK = 1000
     BATCH_CHUNK_SIZE = 1000
 
+    # Notifications (ledger/notifications; docs/operations.md, "Notifications").
+    # Email goes through this SMTP server; unset, no email is sent (webhooks still are).
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_FROM = "ledger@localhost"
+    SMTP_STARTTLS = False
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_TIMEOUT_SECONDS = 10
+    # A webhook's receiver must answer 2xx within this many seconds.
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    # The hosts webhooks may be sent to (empty: any); a URL naming another host is
+    # refused, and a delivery to one is cancelled.
+    WEBHOOK_ALLOWED_HOSTS: tuple[str, ...] = ()
+    # A failed delivery is tried again after 30 s, 60 s, 120 s … (at most the
+    # maximum), until this many attempts have failed; then it is given up.
+    NOTIFY_RETRY_MIN_SECONDS = 30
+    NOTIFY_RETRY_MAX_SECONDS = 6 * 3600
+    NOTIFY_MAX_ATTEMPTS = 10
+
     # flask-smorest / OpenAPI
     API_TITLE = "Reconstruction-aid ledger"
     API_VERSION = "v1"

@@ -26,6 +26,12 @@ from ledger.funding.models import (
 from ledger.idempotency.models import IdempotencyKey
 from ledger.jobs.models import Job
 from ledger.journal.models import JournalEntry, JournalLine
+from ledger.notifications.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    WebhookEndpoint,
+)
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
 from ledger.screening.models import ReviewCase, WatchlistEntry, WatchlistVersion
@@ -50,6 +56,9 @@ __all__ = [
     "Job",
     "JournalEntry",
     "JournalLine",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Payee",
     "Pledge",
     "PledgeAmendment",
@@ -67,4 +76,5 @@ __all__ = [
     "Vote",
     "WatchlistEntry",
     "WatchlistVersion",
+    "WebhookEndpoint",
 ]

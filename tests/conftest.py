@@ -110,6 +110,9 @@ def _app(database_url: str) -> Iterator[Flask]:
             # A job runs in the thread that commits it, right after the commit:
             # inside the test's transaction (tests/jobs run real workers).
             "JOBS_INLINE": True,
+            # Webhooks go to this machine only: a test (the fuzzer too) that makes
+            # one for another host is refused, so nothing is ever sent elsewhere.
+            "WEBHOOK_ALLOWED_HOSTS": ("127.0.0.1", "localhost"),
         }
     )
     yield app

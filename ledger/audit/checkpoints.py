@@ -31,6 +31,7 @@ from ledger.audit.services import record, verify_chain
 from ledger.auth.models import Actor
 from ledger.db import canonical_json, utcnow
 from ledger.errors import Conflict
+from ledger.notifications.services import EventSubject, notify, users_with_roles
 
 
 class NoSigningKey(Conflict):
@@ -94,7 +95,7 @@ def _raw_public(key: Ed25519PublicKey) -> str:
 
 def sign_checkpoint(session: Session, actor: Actor | None, reason: str) -> AuditCheckpoint:
     """Sign the chain head as it stands now, keep the checkpoint (and an event
-    saying so, chained after it)."""
+    saying so, chained after it), and tell the auditors and admins."""
     key = signing_key()
     seq, chain_hash = session.execute(select(AuditChainHead.seq, AuditChainHead.hash)).one()
     signed_at = utcnow()
@@ -110,6 +111,18 @@ def sign_checkpoint(session: Session, actor: Actor | None, reason: str) -> Audit
     session.add(checkpoint)
     session.flush()
     record(session, actor, "audit.checkpoint_signed", checkpoint)
+    notify(
+        session,
+        "checkpoint.signed",
+        EventSubject(
+            "audit_checkpoints",
+            checkpoint.id,
+            f"Audit checkpoint signed at sequence {seq}",
+            {"checkpoint_id": checkpoint.id, "seq": seq, "hash": chain_hash, "reason": reason},
+        ),
+        users_with_roles(session, "auditor", "admin"),
+        actor=actor,
+    )
     return checkpoint
 
 

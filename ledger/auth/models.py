@@ -20,6 +20,8 @@ class User(Base):
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     institution: Mapped[str | None] = mapped_column(sa.String(100))
+    # Where the ledger emails its notifications (ledger/notifications); none: none.
+    email: Mapped[str | None] = mapped_column(sa.String(320))
     is_chair: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

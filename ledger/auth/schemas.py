@@ -5,11 +5,24 @@ from ledger.api import Text
 from ledger.auth.models import ROLES
 
 
+def EmailAddress() -> fields.Email:
+    """An email address for notifications; optional, ``null`` for none."""
+    return fields.Email(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=320),
+        metadata={"description": "Where notifications are emailed; null for none"},
+    )
+
+
 class UserSchema(ma.Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String()
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
     institution = fields.String(allow_none=True)
+    email = fields.String(
+        allow_none=True, metadata={"description": "Where notifications are emailed"}
+    )
     is_chair = fields.Boolean()
     active = fields.Boolean()
     created_at = fields.DateTime(dump_only=True)
@@ -23,6 +36,7 @@ class UserCreateSchema(ma.Schema):
         validate=validate.Length(min=1),
     )
     institution = Text(100, required=False, load_default=None)
+    email = EmailAddress()
     is_chair = fields.Boolean(load_default=False)
 
     @ma.validates_schema

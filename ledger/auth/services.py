@@ -20,12 +20,14 @@ def create_user(
     roles: list[str],
     institution: str | None = None,
     is_chair: bool = False,
+    email: str | None = None,
 ) -> User:
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise Conflict(f"A user named '{name}' exists already.")
     user = User(
         name=name,
         institution=institution,
+        email=email,
         is_chair=is_chair,
         role_rows=[UserRole(role=r) for r in sorted(set(roles))],
     )

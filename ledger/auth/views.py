@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ledger.api import Blueprint, PageArgs, page_of, paginate, problems
 from ledger.auth import services
 from ledger.auth.access import current_user, requires
-from ledger.auth.models import ApiToken, Caller, User
+from ledger.auth.models import ApiToken, User
 from ledger.auth.schemas import NewTokenSchema, TokenSchema, UserCreateSchema, UserSchema
 from ledger.db import db, get_or_404
 from ledger.errors import Conflict, NotFound
@@ -20,9 +20,9 @@ blp = Blueprint("users", __name__, description="Users, roles and API tokens")
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, UserSchema)
-    def get(self) -> Caller:
-        """The caller: name, roles, institution."""
-        return current_user()
+    def get(self) -> User:
+        """The caller: name, roles, institution, email address."""
+        return get_or_404(db.session, User, current_user().id)
 
 
 @blp.route("/users")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ledger.auth.models import User
-from ledger.batches.services import CHUNK_SIZE, ChunkResult, post_chunk
+from ledger.batches.services import CHUNK_SIZE, ChunkResult, post_chunk, posting_stopped
 from ledger.db import db
 from ledger.errors import LedgerError
 
@@ -32,8 +32,7 @@ def run_posting(
                 assert actor is not None
                 result = post_chunk(session, actor, batch_id=batch_id, chunk_size=chunk_size)
         except LedgerError as error:
-            if error.refusal:
-                _record_refusal(actor_id, error)
+            _stopped(batch_id, actor_id, error)
             raise
         if on_chunk is not None:
             on_chunk(result)
@@ -41,10 +40,15 @@ def run_posting(
             return
 
 
-def _record_refusal(actor_id: int, error: LedgerError) -> None:
+def _stopped(batch_id: int, actor_id: int, error: LedgerError) -> None:
+    """The chunk's work rolled back: keep the refusal (if the rule's error is one)
+    with what must survive it, and tell who follows the batch that it stopped."""
     from ledger.compliance.services import record_refusal
 
     with db.transaction() as session:
-        record_refusal(session, session.get(User, actor_id), error)
-        for action in error.deferred:
-            action(session)
+        actor = session.get(User, actor_id)
+        if error.refusal:
+            record_refusal(session, actor, error)
+            for action in error.deferred:
+                action(session)
+        posting_stopped(session, actor, batch_id, error)

@@ -41,6 +41,7 @@ from ledger.disbursements.models import CHUNK_REFERENCE_PREFIX, Disbursement
 from ledger.errors import (
     Conflict,
     ExceedsApproval,
+    LedgerError,
     NotApproved,
     ValidationFailed,
 )
@@ -58,6 +59,7 @@ from ledger.journal.services import (
     post_entry,
 )
 from ledger.money import Money
+from ledger.notifications.services import EventSubject, notify, users_with_roles
 from ledger.payees.models import Payee
 from ledger.screening.models import WatchlistVersion
 from ledger.screening.services import (
@@ -469,6 +471,7 @@ def post_chunk(
             before=before,
             after={**snapshot(batch), "rows": state_counts(session, batch.id)},
         )
+        _tell(session, actor, batch, "batch.posted", f"Batch {batch.id} was posted", {})
         return ChunkResult(0, 0, True)
 
     payee_ids = {r.payee_id for r in rows}
@@ -613,6 +616,54 @@ def post_chunk(
         },
     )
     return ChunkResult(len(payable), len(held), False)
+
+
+def _tell(
+    session: Session,
+    actor: Actor | None,
+    batch: Batch,
+    kind: str,
+    title: str,
+    facts: dict[str, Any],
+) -> None:
+    """Tell the treasurers and the clerk who submitted the batch."""
+    notify(
+        session,
+        kind,
+        EventSubject(
+            "batches",
+            batch.id,
+            title,
+            {
+                "batch_id": batch.id,
+                "name": batch.name,
+                "spending_request_id": batch.spending_request_id,
+                **state_counts(session, batch.id),
+                **facts,
+            },
+        ),
+        [*users_with_roles(session, "treasurer"), batch.submitted_by],
+        actor=actor,
+    )
+
+
+def posting_stopped(
+    session: Session, actor: Actor | None, batch_id: int, error: LedgerError
+) -> None:
+    """A posting run stopped by a rule (the approval no longer covers it, the
+    request is no longer approved …): the batch stays ``posting``, its rows paid so
+    far paid, and the treasurers and its clerk are told why."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        return
+    _tell(
+        session,
+        actor,
+        batch,
+        "batch.stopped",
+        f"Posting of batch {batch.id} stopped: {error.code}",
+        {"code": error.code, "detail": error.detail[:500]},
+    )
 
 
 def rows_query(batch_id: int, state: str | None) -> sa.Select[Any]:

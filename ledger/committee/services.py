@@ -57,6 +57,7 @@ from ledger.journal.services import (
     post_entry,
 )
 from ledger.money import Money, MoneyError
+from ledger.notifications.services import EventSubject, notify
 from ledger.payees.models import Payee, RelatedParty
 from ledger.projects.models import Project
 from ledger.screening.services import LATEST_LIST_ID, LATEST_LIST_IMPORTED_AT
@@ -411,7 +412,48 @@ def submit_request(
     after = snapshot(request)
     after["tranches"] = [str(Money(p, amount.currency)) for p in parts]
     record(session, actor, "spending_request.submitted", request, after=after)
+    # Told: each member who may vote on it (not one recused from its payee, nor
+    # whoever submitted it).
+    recused = recusal_for(session, request).recused_member_ids
+    notify(
+        session,
+        "vote.awaited",
+        _request_subject(request, f"Spending request {request.id} awaits your vote"),
+        [m.id for m in committee_members(session) if m.id not in recused and m.id != actor.id],
+        actor=actor,
+    )
     return request
+
+
+def _request_subject(request: SpendingRequest, title: str) -> EventSubject:
+    return EventSubject(
+        "spending_requests",
+        request.id,
+        title,
+        {
+            "spending_request_id": request.id,
+            "status": request.status,
+            "amount": str(Money(request.amount_minor, request.currency)),
+            "currency": request.currency,
+            "payee_id": request.payee_id,
+            "purpose": request.purpose[:200],
+        },
+    )
+
+
+def _tell_decided(session: Session, actor: Actor | None, request: SpendingRequest) -> None:
+    """A request approved, rejected or expired: told to its submitter and to the
+    members who voted on it."""
+    voters = session.scalars(
+        select(Vote.member_id).where(Vote.spending_request_id == request.id)
+    ).all()
+    notify(
+        session,
+        "request.decided",
+        _request_subject(request, f"Spending request {request.id} was {request.status}"),
+        [request.submitted_by, *voters],
+        actor=actor,
+    )
 
 
 # ---------------------------------------------------------------- the quorum
@@ -466,6 +508,7 @@ def expire_if_due(session: Session, request: SpendingRequest, actor: Actor | Non
         request.status = "expired"
         request.decided_at = request.expires_at
         record(session, actor, "spending_request.expired", request, before=before)
+        _tell_decided(session, actor, request)
         return True
     return False
 
@@ -554,6 +597,7 @@ def cast_vote(
         if outcome.status == "approved":
             _commit_funds(session, actor, request, fund)
         record(session, actor, f"spending_request.{outcome.status}", request, before=before)
+        _tell_decided(session, actor, request)
     return request, vote, outcome
 
 

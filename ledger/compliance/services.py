@@ -1,4 +1,5 @@
-"""Restrictions set and lifted, and the record of refused attempts.
+"""Restrictions set and lifted, and the record of refused attempts (each told to
+the treasurers and compliance: ``notifications``).
 
 Whether a payee may be paid now is ``compliance.payability``'s to answer."""
 
@@ -14,6 +15,7 @@ from ledger.auth.models import Actor
 from ledger.compliance.models import Refusal, Restriction
 from ledger.db import get_or_404, lock_row, utcnow
 from ledger.errors import AlreadyLifted, LedgerError, SeparationOfDuties
+from ledger.notifications.services import EventSubject, notify, users_with_roles
 from ledger.payees.models import Payee
 
 
@@ -71,4 +73,25 @@ def record_refusal(session: Session, actor: Actor | None, error: LedgerError) ->
     )
     session.add(refusal)
     record(session, actor, "attempt.refused", refusal)
+    # Every refused attempt to move money (a payment, an approval, a submission)
+    # is told to the treasurers and to compliance.
+    notify(
+        session,
+        "payment.refused",
+        EventSubject(
+            "refusals",
+            refusal.id,
+            f"Refused ({refusal.code}): {refusal.action}",
+            {
+                "refusal_id": refusal.id,
+                "code": refusal.code,
+                "detail": refusal.detail[:500],
+                "action": refusal.action,
+                "payee_id": refusal.payee_id,
+                "spending_request_id": refusal.spending_request_id,
+            },
+        ),
+        users_with_roles(session, "treasurer", "compliance"),
+        actor=actor,
+    )
     return refusal

@@ -194,6 +194,9 @@ STATUS_LABELS = {
     "posted": _l("posted"),
     # use reports
     "accepted": _l("accepted"),
+    # notifications
+    "delivered": _l("delivered"),
+    "failed": _l("failed"),
 }
 
 # What holds a payment (``compliance.payability`` blocks) as a person reads it.

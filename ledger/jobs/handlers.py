@@ -3,10 +3,9 @@
 Each is idempotent: run again after a crash, it finishes what is left and does
 nothing twice. The rule each relies on for that is named in its docstring.
 
-``notification.deliver`` (issue 26, item 2) registers here the same way:
-``@handles("notification.deliver")`` on a function that delivers one
-notification whose id is in ``run.arguments``, enqueued by the service that
-records the event, in its transaction.
+``notification.deliver`` delivers one notification (``ledger/notifications``),
+enqueued by ``notifications.services.notify`` in the transaction of the act it
+tells of, and again by the scheduler for each retry (``retry_due``).
 """
 
 from __future__ import annotations
@@ -114,3 +113,15 @@ def sign_checkpoint(run: JobRun) -> dict[str, Any]:
     with db.transaction() as session:
         checkpoint = sign(session, None, "scheduled")
         return {"checkpoint_id": checkpoint.id, "seq": checkpoint.seq}
+
+
+@handles("notification.deliver")
+def deliver_notification(run: JobRun) -> dict[str, Any]:
+    """Make one attempt to deliver a notification (``notifications.services.deliver``).
+    Idempotent: the attempt's number is in the arguments, and a delivered
+    notification, or an attempt made already, is not sent again. A failed attempt
+    does not fail the job: the notification keeps the time of its next attempt,
+    and the scheduler asks for it then (its own backoff, visible to admins)."""
+    from ledger.notifications.services import deliver
+
+    return deliver(int(run.arguments["notification_id"]), int(run.arguments["attempt"]))

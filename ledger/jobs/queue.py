@@ -160,13 +160,15 @@ class JobQueue:
         with self._start_lock:
             if self._worker is not None or not self.in_process:
                 return set()
-            self.start_worker(schedule=False)
+            # Read first: a database not reachable yet starts nothing, and the next
+            # call tries again.
             with self.app.app_context(), db.transaction() as session:
                 left = list(
                     session.scalars(
                         select(Job.id).where(Job.state.in_(("queued", "running"))).order_by(Job.id)
                     )
                 )
+            self.start_worker(schedule=False)
             for job_id in left:
                 self.actor.send(job_id)
             if self.app.config["JOBS_SCHEDULE"]:

@@ -3,8 +3,9 @@
 Every worker process (``flask --app wsgi worker``, and the in-process worker of
 ``make run``) runs one. Each tick it enqueues the jobs of the current period with
 a dedupe key naming the period, so that the job exists once however many
-schedulers run, and it sends again the jobs whose message was lost
-(``resend_stale``).
+schedulers run, it sends again the jobs whose message was lost
+(``resend_stale``), and it asks for the next attempt of each notification whose
+delivery failed and whose backoff is over (``notifications.services.retry_due``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import Flask
 from ledger.db import db, utcnow
 from ledger.jobs.models import Job
 from ledger.jobs.services import enqueue, resend_stale
+from ledger.notifications.services import retry_due
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def schedule_due(session: Any, config: Any, now: dt.datetime | None = None) -> l
 
 
 class Scheduler(threading.Thread):
-    """A daemon thread: ``schedule_due`` and ``resend_stale`` every tick."""
+    """A daemon thread: ``schedule_due``, ``resend_stale`` and ``retry_due`` every tick."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="ledger-jobs-scheduler", daemon=True)
@@ -65,6 +67,7 @@ class Scheduler(threading.Thread):
                 with self.app.app_context(), db.transaction() as session:
                     schedule_due(session, self.app.config)
                     resend_stale(session, self.resend_after)
+                    retry_due(session)
             except Exception:  # a database away for a moment: try again next tick
                 log.exception("the job scheduler's tick failed")
             self._stopping.wait(self.tick)

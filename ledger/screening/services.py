@@ -28,6 +28,7 @@ from ledger.compliance.models import Restriction
 from ledger.compliance.services import lift_restriction, restrict_payee
 from ledger.db import database_key, lock_row, utcnow
 from ledger.errors import Conflict, ValidationFailed
+from ledger.notifications.services import EventSubject, notify, users_with_roles
 from ledger.ops.collector import refreeze
 from ledger.payees.models import Payee, RelatedParty
 from ledger.screening.models import SOURCES, ReviewCase, WatchlistEntry, WatchlistVersion
@@ -593,7 +594,77 @@ def open_cases(
     session.flush()  # one INSERT for them all; each event names its case's id
     for case in cases:
         record(session, actor, "review_case.opened", case)
+    tell_cases_opened(session, actor, cases, trigger)
     return cases
+
+
+def tell_cases_opened(
+    session: Session, actor: Actor | None, cases: Sequence[ReviewCase], trigger: str
+) -> None:
+    """Tell compliance of cases opened together: one message for them all (an
+    import's re-screening may open hundreds)."""
+    if not cases:
+        return
+    first = cases[0]
+    title = (
+        f"Review case {first.id} opened ({trigger})"
+        if len(cases) == 1
+        else f"{len(cases)} review cases opened ({trigger})"
+    )
+    notify(
+        session,
+        "review_case.opened",
+        EventSubject(
+            "review_cases",
+            first.id,
+            title,
+            {
+                "count": len(cases),
+                "trigger": trigger,
+                "review_case_ids": [c.id for c in cases[:50]],
+                "payee_ids": sorted({c.payee_id for c in cases})[:50],
+            },
+        ),
+        users_with_roles(session, "compliance"),
+        actor=actor,
+    )
+
+
+def tell_cases_decided(
+    session: Session,
+    actor: Actor | None,
+    cases: Sequence[ReviewCase],
+    subject: tuple[str, int] | None = None,
+) -> None:
+    """Tell compliance of cases confirmed or cleared together: one message."""
+    if not cases:
+        return
+    first = cases[0]
+    kind, subject_id = subject or ("review_cases", first.id)
+    statuses = sorted({c.status for c in cases})
+    title = (
+        f"Review case {first.id} was {first.status}"
+        if len(cases) == 1
+        else f"{len(cases)} review cases were {' or '.join(statuses)}"
+    )
+    notify(
+        session,
+        "review_case.decided",
+        EventSubject(
+            kind,
+            subject_id,
+            title,
+            {
+                "count": len(cases),
+                "status": statuses[0] if len(statuses) == 1 else statuses,
+                "review_case_ids": [c.id for c in cases[:50]],
+                "payee_ids": sorted({c.payee_id for c in cases})[:50],
+                "reason": (first.resolution_reason or "")[:300],
+            },
+        ),
+        users_with_roles(session, "compliance"),
+        actor=actor,
+    )
 
 
 def screen_payee(
@@ -703,7 +774,7 @@ def open_delisting_cases(
             ReviewCase.status == "confirmed",
         )
     ).all()
-    opened = 0
+    opened_cases: list[ReviewCase] = []
     for case in confirmed:
         restriction = session.get(Restriction, case.restriction_id)
         if restriction is None or restriction.lifted_at is not None:
@@ -729,8 +800,9 @@ def open_delisting_cases(
         session.add(delisting)
         session.flush()
         record(session, actor, "review_case.opened", delisting)
-        opened += 1
-    return opened
+        opened_cases.append(delisting)
+    tell_cases_opened(session, actor, opened_cases, "watchlist.delisted")
+    return len(opened_cases)
 
 
 # ---------------------------------------------------------------- the payment gate
@@ -770,9 +842,12 @@ def _lock_case(session: Session, case_id: int) -> ReviewCase:
     return case
 
 
-def confirm_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> ReviewCase:
+def confirm_case(
+    session: Session, actor: Actor, *, case_id: int, reason: str, tell: bool = True
+) -> ReviewCase:
     """A match: the payee becomes restricted, with the entry as evidence. A
-    delisting: the restriction stays."""
+    delisting: the restriction stays. Compliance is told, unless ``tell`` is false
+    (a group's confirmation tells once for the group)."""
 
     case = _lock_case(session, case_id)
     before = snapshot(case)
@@ -790,6 +865,8 @@ def confirm_case(session: Session, actor: Actor, *, case_id: int, reason: str) -
     case.status = "confirmed"
     case.resolved_by, case.resolved_at, case.resolution_reason = actor.id, utcnow(), reason
     record(session, actor, "review_case.confirmed", case, before=before)
+    if tell:
+        tell_cases_decided(session, actor, [case])
     return case
 
 
@@ -804,6 +881,7 @@ def clear_case(session: Session, actor: Actor, *, case_id: int, reason: str) -> 
     case.status = "cleared"
     case.resolved_by, case.resolved_at, case.resolution_reason = actor.id, utcnow(), reason
     record(session, actor, "review_case.cleared", case, before=before)
+    tell_cases_decided(session, actor, [case])
     return case
 
 

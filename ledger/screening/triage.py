@@ -261,17 +261,20 @@ def _approve(
     before = snapshot(clearance)
     now = utcnow()
     reason = f"Group clearance {clearance.id}: {clearance.reason}"
-    cleared, names = 0, set(clearance.name_keys)
-    for case in cases:
+    names = set(clearance.name_keys)
+    cleared = list(cases)
+    for case in cleared:
         case.status = "cleared"
         case.resolved_by, case.resolved_at, case.resolution_reason = actor.id, now, reason[:2000]
-        cleared += 1
         names.add(case.name_key or "")
     clearance.name_keys = sorted(names)  # with cases opened since the proposal
     clearance.status = "approved"
     clearance.approved_by, clearance.approved_at = actor.id, now
-    clearance.cases_cleared = cleared
+    clearance.cases_cleared = len(cleared)
     record(session, actor, "case_group.cleared", clearance, before=before)
+    from ledger.screening.services import tell_cases_decided  # it imports this module
+
+    tell_cases_decided(session, actor, cleared, ("group_clearances", clearance.id))
 
 
 def confirm_group(
@@ -279,12 +282,16 @@ def confirm_group(
 ) -> list[ReviewCase]:
     """Confirm every open case of the group with one reason: each payee becomes
     restricted, with the entry as evidence, as one confirmation does."""
-    from ledger.screening.services import confirm_case
+    from ledger.screening.services import confirm_case, tell_cases_decided
 
     cases = _open_group(session, entry_id, listed_key)
     if not cases:
         raise NotFound(f"No open review case of entry {entry_id} on its name '{listed_key}'.")
-    return [confirm_case(session, actor, case_id=case.id, reason=reason) for case in cases]
+    confirmed = [
+        confirm_case(session, actor, case_id=case.id, reason=reason, tell=False) for case in cases
+    ]
+    tell_cases_decided(session, actor, confirmed)
+    return confirmed
 
 
 def cleared_pairs(session: Session, entry_ids: Iterable[int]) -> set[tuple[int, str]]:

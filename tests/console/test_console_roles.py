@@ -142,6 +142,22 @@ STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
         ("GET", "/api/v1/watchlists/<source>/versions"),
         "/console/watchlists/versions/1",
     ),
+    ("GET", "/console/notifications"): (
+        ("GET", "/api/v1/me/notification-preferences"),
+        "/console/notifications",
+    ),
+    ("POST", "/console/notifications/preferences"): (
+        ("PUT", "/api/v1/me/notification-preferences"),
+        "/console/notifications/preferences",
+    ),
+    ("POST", "/console/notifications/webhooks"): (
+        ("POST", "/api/v1/me/webhooks"),
+        "/console/notifications/webhooks",
+    ),
+    ("POST", "/console/notifications/webhooks/<int:webhook_id>/disable"): (
+        ("POST", "/api/v1/me/webhooks/<int:webhook_id>/disable"),
+        "/console/notifications/webhooks/999999/disable",
+    ),
 }
 
 

@@ -85,6 +85,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/refusals/<int:refusal_id>"): PUBLIC,
     ("GET", "/console/watchlists"): PUBLIC,
     ("GET", "/console/watchlists/versions/<int:version_id>"): PUBLIC,
+    ("GET", "/console/notifications"): PUBLIC,
+    ("POST", "/console/notifications/preferences"): PUBLIC,
+    ("POST", "/console/notifications/webhooks"): PUBLIC,
+    ("POST", "/console/notifications/webhooks/<int:webhook_id>/disable"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
@@ -188,6 +192,15 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Whoever may read what started a job (a batch, a list) may follow it.
     ("GET", "/api/v1/jobs"): EVERYONE,
     ("GET", "/api/v1/jobs/<int:job_id>"): EVERYONE,
+    # ----------------------------------------------------------- notifications
+    # Each user their own notifications, choices and webhooks; deliveries: admins.
+    ("GET", "/api/v1/notifications"): AUTHENTICATED,
+    ("GET", "/api/v1/notifications/deliveries"): only("admin"),
+    ("GET", "/api/v1/me/notification-preferences"): AUTHENTICATED,
+    ("PUT", "/api/v1/me/notification-preferences"): AUTHENTICATED,
+    ("GET", "/api/v1/me/webhooks"): AUTHENTICATED,
+    ("POST", "/api/v1/me/webhooks"): AUTHENTICATED,
+    ("POST", "/api/v1/me/webhooks/<int:webhook_id>/disable"): AUTHENTICATED,
     ("GET", "/api/v1/journal/entries"): OVERSIGHT,
     ("GET", "/api/v1/journal/entries/<int:entry_id>"): OVERSIGHT,
     ("GET", "/api/v1/reports/available"): EVERYONE,
