@@ -87,8 +87,9 @@ class DirectoryStore:
 
 class S3Store:
     """Objects in an S3-compatible bucket, under ``prefix/ab/cd/<sha256>``. S3
-    writes an object whole or not at all; the SHA-256 checksum sent with it is
-    checked by the server, so bytes damaged in transit are refused, not kept."""
+    writes an object whole or not at all. The bytes' SHA-256 goes with them
+    (``x-amz-checksum-sha256``): a server that checks it (AWS S3 does) refuses bytes
+    damaged in transit; the tests' local server (moto) does not check it."""
 
     def __init__(self, bucket: str, prefix: str, client: Any) -> None:
         self.bucket = bucket
