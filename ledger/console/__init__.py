@@ -105,7 +105,16 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return ConsoleUser(user) if user is not None and user.active else None
 
-    from ledger.console import admin, audit, batches, clerk, committee, compliance, treasury  # noqa: F401
+    from ledger.console import (  # noqa: F401
+        admin,
+        audit,
+        batches,
+        clerk,
+        committee,
+        compliance,
+        documents,
+        treasury,
+    )
     from ledger.console.views import bp
 
     app.register_blueprint(bp)

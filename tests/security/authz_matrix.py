@@ -85,6 +85,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/refusals/<int:refusal_id>"): PUBLIC,
     ("GET", "/console/watchlists"): PUBLIC,
     ("GET", "/console/watchlists/versions/<int:version_id>"): PUBLIC,
+    ("POST", "/console/requests/<int:request_id>/documents"): PUBLIC,
+    ("GET", "/console/documents/<int:document_id>"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
