@@ -116,6 +116,7 @@ def _register_blueprints(api: Any) -> None:
     from ledger.committee.views import blp as committee_blp
     from ledger.compliance.views import blp as compliance_blp
     from ledger.disbursements.views import blp as disbursements_blp
+    from ledger.documents.views import blp as documents_blp
     from ledger.funding.views import blp as funding_blp
     from ledger.jobs.views import blp as jobs_blp
     from ledger.journal.views import blp as journal_blp
@@ -140,5 +141,6 @@ def _register_blueprints(api: Any) -> None:
         audit_blp,
         jobs_blp,
         notifications_blp,
+        documents_blp,
     ):
         api.register_blueprint(blp, url_prefix="/api/v1")

@@ -1,4 +1,5 @@
-"""Operations commands, stable for scripts: ``flask --app wsgi db|users|tokens|demo|audit``."""
+"""Operations commands, stable for scripts: ``flask --app wsgi db|users|tokens|demo|audit``
+(and ``documents``, ``batches``, ``worker``, ``report`` from their packages)."""
 
 from __future__ import annotations
 
@@ -275,10 +276,12 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     from ledger.batches.cli import batches_cli
+    from ledger.documents.cli import documents_cli
     from ledger.jobs.cli import worker_command
     from ledger.reports.cli import report_command
 
     app.cli.add_command(batches_cli)
+    app.cli.add_command(documents_cli)
     app.cli.add_command(worker_command)
 
     app.cli.add_command(report_command)

@@ -113,6 +113,29 @@ class Defaults:
     NOTIFY_RETRY_MIN_SECONDS = 30
     NOTIFY_RETRY_MAX_SECONDS = 6 * 3600
     NOTIFY_MAX_ATTEMPTS = 10
+    # Documents attached to records (ledger/documents; docs/operations.md, "Documents").
+    # The largest file accepted, in bytes, and the types accepted, as read from the
+    # content (libmagic): PDF, PNG, JPEG, plain text, CSV, XLSX, DOCX.
+    DOCUMENTS_MAX_BYTES = 20 * 1024 * 1024
+    DOCUMENTS_TYPES: tuple[str, ...] = (
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "text/plain",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    # Where the files are kept, each under the sha256 of its bytes: unset, a directory
+    # (DOCUMENTS_DIR; unset, instance/documents); "s3://bucket/prefix", an
+    # S3-compatible store, reached at DOCUMENTS_S3_ENDPOINT_URL (unset: AWS) with
+    # these credentials (unset: boto3's own chain, e.g. AWS_* variables or a role).
+    DOCUMENTS_STORE: str | None = None
+    DOCUMENTS_DIR: str | None = None
+    DOCUMENTS_S3_ENDPOINT_URL: str | None = None
+    DOCUMENTS_S3_REGION: str | None = None
+    DOCUMENTS_S3_ACCESS_KEY_ID: str | None = None
+    DOCUMENTS_S3_SECRET_ACCESS_KEY: str | None = None
 
     # flask-smorest / OpenAPI
     API_TITLE = "Reconstruction-aid ledger"

@@ -204,3 +204,38 @@ class ContributionCommitted(LedgerError):
     code = "contribution_committed"
     status = 409
     title = "The contribution's money is committed"
+
+
+class DocumentRefused(LedgerError):
+    """A file refused as a document: what is wrong is said of the field ``file``,
+    and nothing is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"file: {message}", errors={"file": [message]})
+
+
+class DocumentTooLarge(DocumentRefused):
+    code = "document_too_large"
+    status = 413
+    title = "The file is larger than documents may be"
+
+
+class DocumentTypeRefused(DocumentRefused):
+    code = "document_type_refused"
+    status = 422
+    title = "The file's content is not of an allowed type"
+
+
+class DocumentNameRefused(DocumentRefused):
+    code = "document_name_refused"
+    status = 422
+    title = "The file's name cannot be kept as it is"
+
+
+class DocumentUnavailable(LedgerError):
+    """The stored bytes of a document are missing, or no longer hash to its recorded
+    sha256: they are not served (``flask --app wsgi documents verify`` names them)."""
+
+    code = "document_unavailable"
+    status = 409
+    title = "The document's stored file is missing or altered"

@@ -13,6 +13,7 @@ from ledger.committee.models import (
 )
 from ledger.compliance.models import Refusal, Restriction
 from ledger.disbursements.models import Disbursement
+from ledger.documents.models import Document
 from ledger.funding.models import (
     Allocation,
     ClosedPeriod,
@@ -50,6 +51,7 @@ __all__ = [
     "Contribution",
     "Disbursement",
     "DisbursementAllocation",
+    "Document",
     "Donor",
     "Fund",
     "IdempotencyKey",

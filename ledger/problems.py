@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, g, json, request
+from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -135,7 +135,7 @@ def handle_http_error(error: HTTPException) -> Response:
         title = error.name
         detail = error.description or error.name
     if status == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length  # the route's own, where it has one
         detail = f"The request body is too large: the limit is {limit} bytes."
     response = problem(status, code, title, detail, errors=errors)
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:

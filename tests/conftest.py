@@ -100,10 +100,13 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
-def _app(database_url: str) -> Iterator[Flask]:
+def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(
         {
             "TESTING": True,
+            # Documents' files: never under the tree's instance/ (tests/documents
+            # give each test a directory of its own).
+            "DOCUMENTS_DIR": str(tmp_path_factory.mktemp("documents")),
             "DATABASE_URL": database_url,
             "DB_POOL_SIZE": 20,
             "SECRET_KEY": "tests-only-secret-key",

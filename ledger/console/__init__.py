@@ -112,6 +112,7 @@ def init_app(app: Flask) -> None:
         clerk,
         committee,
         compliance,
+        documents,
         notifications,
         treasury,
     )

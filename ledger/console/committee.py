@@ -103,8 +103,11 @@ def request_summary(request: SpendingRequest) -> dict[str, Any]:
     }
 
 
-def request_facts(request: SpendingRequest) -> dict[str, Any]:
-    """Everything the request page shows, from the services."""
+def request_facts(request: SpendingRequest, upload: Any = None) -> dict[str, Any]:
+    """Everything the request page shows, from the services; ``upload``: the
+    document form as submitted, to show again with its errors."""
+    from ledger.console.documents import request_documents, upload_form
+
     session = db.session
     policy = current_app.extensions["ledger.quorum_policy"]
     fund = request.fund
@@ -158,6 +161,8 @@ def request_facts(request: SpendingRequest) -> dict[str, Any]:
         "tranches": services.tranche_state(session, request),
         "use_reports": use_reports(request),
         "batch": _batch_of(request),
+        "documents": request_documents(request),
+        "upload": upload_form(upload),
         "why_not": why_not,
     }
 

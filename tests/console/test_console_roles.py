@@ -137,6 +137,14 @@ STANDS_FOR: dict[tuple[str, str], tuple[tuple[str, str], str]] = {
         ("GET", "/api/v1/refusals/<int:refusal_id>"),
         "/console/refusals/1",
     ),
+    ("POST", "/console/requests/<int:request_id>/documents"): (
+        ("POST", "/api/v1/spending-requests/<int:request_id>/documents"),
+        "/console/requests/4/documents",
+    ),
+    ("GET", "/console/documents/<int:document_id>"): (
+        ("GET", "/api/v1/documents/<int:document_id>/content"),
+        "/console/documents/999999",
+    ),
     ("GET", "/console/watchlists"): (("GET", "/api/v1/watchlists"), "/console/watchlists"),
     ("GET", "/console/watchlists/versions/<int:version_id>"): (
         ("GET", "/api/v1/watchlists/<source>/versions"),

@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/notifications/preferences"): PUBLIC,
     ("POST", "/console/notifications/webhooks"): PUBLIC,
     ("POST", "/console/notifications/webhooks/<int:webhook_id>/disable"): PUBLIC,
+    ("POST", "/console/requests/<int:request_id>/documents"): PUBLIC,
+    ("GET", "/console/documents/<int:document_id>"): PUBLIC,
     # ----------------------------------------------------------- users and tokens
     ("GET", "/api/v1/me"): AUTHENTICATED,
     ("GET", "/api/v1/users"): only("admin"),
@@ -188,6 +190,20 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/batches/<int:batch_id>"): EVERYONE,
     ("GET", "/api/v1/batches/<int:batch_id>/rows"): EVERYONE,
     ("POST", "/api/v1/batches/<int:batch_id>/post"): only("treasurer"),
+    # ----------------------------------------------------------- documents
+    # Attached by the roles that act on the record (a member: on their own vote
+    # only); read by whoever reads the record. GET /documents/{id}: the door is
+    # every reader of some record; the document's own record then decides.
+    ("GET", "/api/v1/spending-requests/<int:request_id>/documents"): EVERYONE,
+    ("POST", "/api/v1/spending-requests/<int:request_id>/documents"): only("clerk", "treasurer"),
+    ("GET", "/api/v1/use-reports/<int:report_id>/documents"): EVERYONE,
+    ("POST", "/api/v1/use-reports/<int:report_id>/documents"): only("clerk", "treasurer"),
+    ("GET", "/api/v1/votes/<int:vote_id>/documents"): EVERYONE,
+    ("POST", "/api/v1/votes/<int:vote_id>/documents"): only("committee_member"),
+    ("GET", "/api/v1/review-cases/<int:case_id>/documents"): OVERSIGHT,
+    ("POST", "/api/v1/review-cases/<int:case_id>/documents"): only("compliance"),
+    ("GET", "/api/v1/documents/<int:document_id>"): EVERYONE,
+    ("GET", "/api/v1/documents/<int:document_id>/content"): EVERYONE,
     # ----------------------------------------------------------- jobs
     # Whoever may read what started a job (a batch, a list) may follow it.
     ("GET", "/api/v1/jobs"): EVERYONE,
