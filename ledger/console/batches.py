@@ -27,6 +27,7 @@ from ledger.console.views import allowed, bp
 from ledger.db import db, get_or_404
 from ledger.errors import LedgerError
 from ledger.funding.models import Fund
+from ledger.jobs.services import latest as latest_job
 from ledger.money import Money
 from ledger.problems import settle
 
@@ -130,6 +131,8 @@ def _batch_facts(batch_id: int) -> dict[str, Any]:
         "review_cases": any(
             b.get("reason") == "open_review_case" for r in rows for b in r["blocks"]
         ),
+        # The batch.post job that pays it (its state, attempts and last error).
+        "job": latest_job(db.session, "batch.post", batch_id=batch.id),
         "may_post": "treasurer" in current_user.roles and batch.status != "posted",
         "may_see_cases": any(r in current_user.roles for r in CASE_READERS),
     }

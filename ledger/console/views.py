@@ -186,6 +186,10 @@ STATUS_LABELS = {
     "expired": _l("expired"),
     "withdrawn": _l("withdrawn"),
     "cancelled": _l("cancelled"),
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
     "approve": _l("approve"),
     "reject": _l("reject"),
     # batches
@@ -196,7 +200,6 @@ STATUS_LABELS = {
     "accepted": _l("accepted"),
     # notifications
     "delivered": _l("delivered"),
-    "failed": _l("failed"),
 }
 
 # What holds a payment (``compliance.payability`` blocks) as a person reads it.

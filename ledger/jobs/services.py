@@ -140,11 +140,18 @@ def send_after_commit(session: Session, job_id: int) -> None:
 
 def unfinished(session: Session, kind: str, **arguments: Any) -> Job | None:
     """The latest queued or running job of ``kind`` whose arguments include these."""
-    for job in session.scalars(
-        select(Job)
-        .where(Job.kind == kind, Job.state.in_(("queued", "running")))
-        .order_by(Job.id.desc())
-    ):
+    return latest(session, kind, ("queued", "running"), **arguments)
+
+
+def latest(
+    session: Session, kind: str, states: tuple[str, ...] | None = None, **arguments: Any
+) -> Job | None:
+    """The latest job of ``kind`` (in one of ``states``, if given) whose arguments
+    include these: what a page shows beside the record the job works on."""
+    stmt = select(Job).where(Job.kind == kind).order_by(Job.id.desc())
+    if states is not None:
+        stmt = stmt.where(Job.state.in_(states))
+    for job in session.scalars(stmt):
         if all(job.arguments.get(k) == v for k, v in arguments.items()):
             return job
     return None

@@ -68,6 +68,7 @@ def test_the_treasurer_sees_a_batch_its_held_row_and_posts_it(ledger, sdn, runne
     assert started.status_code == 302 and started.location.endswith(page_path)
     posted = client.get(page_path).data.decode()
     assert "is posting" in posted  # the message the treasurer is shown
+    assert ": done, 1 attempts" in posted  # the batch.post job that paid it
     assert f"Batch {batch['id']}: posted" in posted
     assert "6 rows: 5 paid, 1 held, 0 invalid, 0 waiting to be paid" in posted
     assert "Post batch" not in posted
